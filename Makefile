@@ -1,0 +1,34 @@
+# Two commands for a fresh machine: `make lab` (set up + JupyterLab) and `make test` (set up + tests).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-fast demo benchmarks clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)  ## start JupyterLab on the walkthrough notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)  ## the whole suite: fast and slow tests, notebooks, browser test (skipped without chromium)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
+
+demo: $(STAMP)  ## train no-aug vs ScoreAug on the 8-mode mixture, 3 seeds each; table + figure in runs/demo
+	$(VENV)/bin/scoreaug-lab demo --out runs/demo
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf runs artifacts .pytest_cache

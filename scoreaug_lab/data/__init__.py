@@ -1,0 +1,59 @@
+"""Data sets behind one entry point, `load_data(spec, n_train, ...)`.
+
+Specs: 'toy:gmm8' | 'toy:moons' | 'toy:swissroll' | 'toy:checkerboard' (points in R^2).
+Training sets are nested: the first n_train points of a fixed pool drawn from `seed`, so a smaller
+set is always a subset of a larger one; the held-out set comes from an independent stream.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .toy import TOY_SETS, GaussianMixture, ring_mixture, sample_toy, true_distribution
+
+POOL_SIZE = 10_000
+
+
+@dataclass
+class DataSplit:
+    name: str
+    kind: str                                # "points" or "images"
+    train: torch.Tensor                      # (N, ...) float32
+    heldout: torch.Tensor                    # (M, ...) float32
+    train_labels: torch.Tensor | None = None  # (N,) long
+    heldout_labels: torch.Tensor | None = None
+    num_classes: int = 0
+    truth: GaussianMixture | None = None     # closed-form true distribution, where known
+
+    @property
+    def data_shape(self) -> tuple:
+        return tuple(self.train.shape[1:])
+
+
+def seeded_generator(seed: int, stream: int = 0) -> torch.Generator:
+    """A CPU generator for (seed, stream): independent streams of one seed, e.g. train and held-out."""
+    return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(stream))
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """'toy:gmm8' -> ('toy', 'gmm8'); 'digits' -> ('digits', '')."""
+    family, _, rest = spec.partition(":")
+    return family.strip(), rest.strip()
+
+
+def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> DataSplit:
+    family, name = parse_spec(spec)
+    if n_train < 1:
+        raise ValueError(f"--n-train must be >= 1, got {n_train}")
+    if family == "toy":
+        if name not in TOY_SETS:
+            raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOY_SETS)}")
+        pool = sample_toy(name, max(POOL_SIZE, n_train), seeded_generator(seed, 0))
+        heldout = sample_toy(name, n_heldout, seeded_generator(seed, 1))
+        return DataSplit(spec, "points", pool[:n_train].contiguous(), heldout, truth=true_distribution(name))
+    raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}")
+
+
+__all__ = ["DataSplit", "GaussianMixture", "TOY_SETS", "load_data", "ring_mixture", "sample_toy",
+           "seeded_generator", "true_distribution"]

@@ -1,0 +1,67 @@
+"""Conditioning shared by every denoiser: noise level, augmentation code omega and class labels.
+
+omega enters through a bias-free linear layer whose output is added to the noise-level embedding, so
+omega = 0 contributes exactly zero and the model equals the unaugmented one bit for bit.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class SinusoidalEmbedding(nn.Module):
+    """(B,) scalars -> (B, channels) sines and cosines at geometric frequencies 1 ... 1/max_period."""
+
+    def __init__(self, channels: int, max_period: float = 10_000.0):
+        super().__init__()
+        if channels % 2:
+            raise ValueError(f"embedding channels must be even, got {channels}")
+        half = channels // 2
+        freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / max(half - 1, 1))
+        self.register_buffer("freqs", freqs, persistent=False)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        angles = t.float()[:, None] * self.freqs[None, :]
+        return torch.cat([angles.cos(), angles.sin()], dim=1)
+
+
+def labels_to_onehot(labels: torch.Tensor, label_dim: int) -> torch.Tensor:
+    """Class indices (B,) or one-hot rows (B, K) -> float rows (B, K); a zero row means 'no label'."""
+    if labels.ndim == 1:
+        if labels.numel() and (labels.min() < 0 or labels.max() >= label_dim):
+            raise ValueError(f"class labels must lie in [0, {label_dim}), got {labels.min()}..{labels.max()}")
+        return F.one_hot(labels.long(), label_dim).float()
+    if labels.ndim != 2 or labels.shape[1] != label_dim:
+        raise ValueError(f"labels must be (B,) indices or (B, {label_dim}) one-hot rows, got {tuple(labels.shape)}")
+    return labels.float()
+
+
+class ConditionEmbedding(nn.Module):
+    """emb = MLP(sinusoidal(c_noise) + W_omega omega + W_label onehot(label)), shape (B, emb_dim)."""
+
+    def __init__(self, emb_dim: int, noise_channels: int | None = None, omega_dim: int = 0, label_dim: int = 0):
+        super().__init__()
+        noise_channels = noise_channels or emb_dim
+        self.omega_dim, self.label_dim = int(omega_dim), int(label_dim)
+        self.noise = SinusoidalEmbedding(noise_channels)
+        self.omega = nn.Linear(omega_dim, noise_channels, bias=False) if omega_dim else None
+        self.label = nn.Linear(label_dim, noise_channels, bias=False) if label_dim else None
+        self.mlp = nn.Sequential(nn.Linear(noise_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim), nn.SiLU())
+
+    def forward(self, c_noise: torch.Tensor, omega: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.noise(c_noise)
+        if omega is not None:
+            if self.omega is None:
+                raise ValueError("this model was built without an omega input (omega_dim = 0); pass omega=None")
+            if omega.ndim != 2 or omega.shape != (c_noise.shape[0], self.omega_dim):
+                raise ValueError(f"omega must have shape ({c_noise.shape[0]}, {self.omega_dim}), got {tuple(omega.shape)}")
+            emb = emb + self.omega(omega.to(emb.dtype))
+        if labels is not None:
+            if self.label is None:
+                raise ValueError("this model was built without class labels (label_dim = 0); pass labels=None")
+            emb = emb + self.label(labels_to_onehot(labels, self.label_dim).to(emb.dtype))
+        return self.mlp(emb)

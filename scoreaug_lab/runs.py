@@ -1,0 +1,44 @@
+"""Reading a run folder written by `scoreaug-lab train`: its config and its EMA model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from .checkpoint import load_checkpoint
+from .training import CHECKPOINT, CONFIG, METRICS, TrainConfig, build_setup, resolve_device
+
+
+def load_run(run_dir, device: str = "auto", use_ema: bool = True) -> SimpleNamespace:
+    """SimpleNamespace(config, setup, model, step, run_dir): `model` is the EMA denoiser in eval mode
+    (or the raw one with use_ema=False), with the run's data, variant and transform sampler in `setup`."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} does not exist")
+    if not (run_dir / CHECKPOINT).is_file():
+        raise FileNotFoundError(f"{run_dir} holds no {CHECKPOINT}: was it written by `scoreaug-lab train`?")
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(run_dir / CHECKPOINT, map_location=dev)
+    config = TrainConfig.from_dict(ckpt["config"])
+    config.device = str(dev)
+    setup = build_setup(config, dev)
+    setup.model.load_state_dict(ckpt["model"])
+    setup.ema.load_state_dict(ckpt["ema"])
+    model = setup.ema.module if use_ema else setup.model
+    model.eval()
+    return SimpleNamespace(config=config, setup=setup, model=model, step=int(ckpt["step"]), run_dir=run_dir)
+
+
+def read_metrics(run_dir) -> list[dict]:
+    """The metric lines of a run (metrics.jsonl), in order."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_config(run_dir) -> TrainConfig:
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} holds no {CONFIG}")
+    return TrainConfig.from_dict(json.loads(path.read_text()))

@@ -1,0 +1,239 @@
+"""The one protocol every transform follows, and the sampler that draws one transform per sample.
+
+A transform T with per-sample parameters `params` (B, n_params) knows how to
+  apply(x, params)            T(x), batched, no Python loop over the batch
+  inverse(y, params)          T^-1(y) where it exists (else a ValueError)
+  encode(params) -> omega     (B, omega_dim), all zeros at the identity
+  sample_params(B, generator) random parameters
+  jacobian(x, params)         dT/dx per sample through torch.func (vmap of jacrev)
+and carries flags:
+  linear        T(x) = A x
+  affine        T(x) = A x + b (linear maps are affine)
+  orthogonal    A is orthogonal (A A^T = I): T(x0 + sigma n) = T(x0) + sigma n' with n' ~ N(0, sigma^2 I),
+                so clean-space and noisy-space augmentation coincide (exact noise preservation)
+  invertible    an inverse exists on the transform's image
+  exact_on_grid for images: no interpolation (pixels are moved, not resampled)
+"""
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+
+
+def check_finite(name: str, t: torch.Tensor) -> None:
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+class Transform(ABC):
+    """Base class. Subclasses set the class attributes and implement `_apply` (and `_inverse`)."""
+
+    name: str = "transform"
+    n_params: int = 1
+    omega_dim: int = 1
+    event_ndim: int = 1          # 1 for points (B, d), 3 for images (B, C, H, W)
+    linear: bool = False
+    affine: bool = False
+    orthogonal: bool = False
+    invertible: bool = False
+    exact_on_grid: bool = True
+
+    # --- to implement -------------------------------------------------------------------------
+    @abstractmethod
+    def _sample(self, batch: int, generator, device) -> torch.Tensor:
+        """Random parameters (batch, n_params) on `device`."""
+
+    @abstractmethod
+    def identity_params(self, batch: int, device=None) -> torch.Tensor:
+        """Parameters that make T the identity, (batch, n_params)."""
+
+    @abstractmethod
+    def _apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """T(x) without input checks (used under torch.func transforms)."""
+
+    def _inverse(self, y: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        raise ValueError(f"transform {self.name!r} is not invertible")
+
+    @abstractmethod
+    def encode(self, params: torch.Tensor) -> torch.Tensor:
+        """omega (B, omega_dim); zeros exactly at the identity."""
+
+    def _check_inverse_domain(self, y: torch.Tensor, params: torch.Tensor) -> None:
+        """Raise ValueError where y lies outside the image of T (override where that can happen)."""
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        """Raise ValueError for an input of the wrong shape (override for fixed dimensions)."""
+
+    # --- the public, checked interface ----------------------------------------------------------
+    def sample_params(self, batch: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        if batch < 0:
+            raise ValueError(f"batch must be >= 0, got {batch}")
+        return self._sample(batch, generator, device)
+
+    def check_params(self, params: torch.Tensor, batch: int | None = None) -> torch.Tensor:
+        if not isinstance(params, torch.Tensor):
+            params = torch.as_tensor(params, dtype=torch.float32)
+        if params.ndim != 2 or params.shape[1] != self.n_params:
+            raise ValueError(
+                f"{self.name}: params must have shape (B, {self.n_params}), got {tuple(params.shape)}")
+        if batch is not None and params.shape[0] != batch:
+            raise ValueError(f"{self.name}: params hold {params.shape[0]} rows for a batch of {batch}")
+        check_finite(f"{self.name} params", params)
+        return params
+
+    def _check_x(self, x: torch.Tensor, what: str = "x") -> None:
+        if x.ndim != self.event_ndim + 1:
+            raise ValueError(f"{self.name}: {what} must have {self.event_ndim + 1} dims (batch first), "
+                             f"got shape {tuple(x.shape)}")
+        check_finite(f"{self.name} {what}", x)
+        self._check_input(x)
+
+    def apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        self._check_x(x)
+        params = self.check_params(params, x.shape[0]).to(device=x.device, dtype=x.dtype)
+        return self._apply(x, params)
+
+    def inverse(self, y: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        if not self.invertible:
+            raise ValueError(f"transform {self.name!r} is not invertible")
+        self._check_x(y, "y")
+        params = self.check_params(params, y.shape[0]).to(device=y.device, dtype=y.dtype)
+        self._check_inverse_domain(y, params)
+        return self._inverse(y, params)
+
+    def jacobian(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Per-sample Jacobian dT(x)/dx: (B, *event, *event), via torch.func.vmap(jacrev)."""
+        self._check_x(x)
+        params = self.check_params(params, x.shape[0]).to(device=x.device, dtype=x.dtype)
+
+        def single(xi, pi):
+            return self._apply(xi.unsqueeze(0), pi.unsqueeze(0)).squeeze(0)
+
+        return torch.func.vmap(torch.func.jacrev(single))(x, params)
+
+    def log_abs_det_jacobian(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """log|det dT/dx| per sample (B,), from the Jacobian (square maps only)."""
+        jac = self.jacobian(x, params)
+        size = math.prod(x.shape[1:])
+        return torch.linalg.slogdet(jac.reshape(x.shape[0], size, size)).logabsdet
+
+    @property
+    def flags(self) -> dict:
+        return {k: getattr(self, k) for k in ("linear", "affine", "orthogonal", "invertible", "exact_on_grid")}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def uniform(batch, low, high, generator, device, cols: int = 1) -> torch.Tensor:
+    """(batch, cols) uniform samples on [low, high), drawn on the generator's device, then moved."""
+    gen_device = generator.device if generator is not None else device
+    u = torch.rand(batch, cols, generator=generator, device=gen_device)
+    if device is not None:
+        u = u.to(device)
+    return low + (high - low) * u
+
+
+def randint(batch, high, generator, device, cols: int = 1) -> torch.Tensor:
+    """(batch, cols) integers in [0, high) stored as floats (parameters are float tensors)."""
+    u = uniform(batch, 0.0, 1.0, generator, device, cols)
+    return torch.clamp(torch.floor(u * high), max=high - 1)
+
+
+@dataclass
+class Draw:
+    """One draw of the sampler: which transform each sample got (-1 = identity) and its parameters."""
+
+    choice: torch.Tensor          # (B,) long, index into the sampler's transforms or -1
+    params: list                  # one (B, n_params_k) tensor per transform (rows of others unused)
+
+    def to(self, device) -> "Draw":
+        return Draw(self.choice.to(device), [p.to(device) for p in self.params])
+
+
+class TransformSampler:
+    """Draws one transform per sample (the identity with probability 1 - p) and its omega.
+
+    omega has one slot per transform, concatenated: a sample transformed by T_k carries encode_k(params)
+    in slot k and zeros elsewhere; an untransformed sample carries all zeros.
+    """
+
+    def __init__(self, transforms, p: float = 1.0, weights=None):
+        self.transforms = list(transforms)
+        if not self.transforms:
+            raise ValueError("TransformSampler needs at least one transform")
+        if not 0.0 <= p <= 1.0 or not math.isfinite(p):
+            raise ValueError(f"augmentation probability must lie in [0, 1], got {p}")
+        kinds = {t.event_ndim for t in self.transforms}
+        if len(kinds) > 1:
+            raise ValueError("cannot mix point and image transforms in one sampler")
+        self.p = float(p)
+        w = torch.ones(len(self.transforms)) if weights is None else torch.as_tensor(weights, dtype=torch.float)
+        if w.shape != (len(self.transforms),) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError("weights must be one non-negative number per transform, not all zero")
+        self.cum_weights = torch.cumsum(w / w.sum(), 0)
+        dims = [t.omega_dim for t in self.transforms]
+        self.slots = [slice(a, a + d) for a, d in zip([0] + list(torch.tensor(dims).cumsum(0)[:-1].tolist()), dims)]
+        self.omega_dim = sum(dims)
+
+    @property
+    def names(self):
+        return [t.name for t in self.transforms]
+
+    def draw(self, batch: int, generator: torch.Generator | None = None, device=None) -> Draw:
+        """Random choices and parameters. The amount of randomness used does not depend on the outcome,
+        so a run's random stream (and its resume) is reproducible."""
+        u = uniform(batch, 0.0, 1.0, generator, device, cols=2)
+        which = torch.searchsorted(self.cum_weights.to(u.device), u[:, 1].contiguous(), right=True)
+        which = which.clamp(max=len(self.transforms) - 1)
+        choice = torch.where(u[:, 0] < self.p, which, torch.full_like(which, -1))
+        params = [t.sample_params(batch, generator, device) for t in self.transforms]
+        return Draw(choice, params)
+
+    def identity_draw(self, batch: int, device=None) -> Draw:
+        choice = torch.full((batch,), -1, dtype=torch.long, device=device)
+        return Draw(choice, [t.identity_params(batch, device) for t in self.transforms])
+
+    def _map(self, x: torch.Tensor, draw: Draw, inverse: bool) -> torch.Tensor:
+        out = x.clone()
+        for k, t in enumerate(self.transforms):  # loop over transforms, never over the batch
+            idx = (draw.choice == k).nonzero(as_tuple=True)[0]
+            if idx.numel() == 0:
+                continue
+            params = draw.params[k].to(x.device)[idx]
+            out[idx] = t.inverse(x[idx], params) if inverse else t.apply(x[idx], params)
+        return out
+
+    def apply(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
+        return self._map(x, draw, inverse=False)
+
+    def inverse(self, y: torch.Tensor, draw: Draw) -> torch.Tensor:
+        return self._map(y, draw, inverse=True)
+
+    def encode(self, draw: Draw) -> torch.Tensor:
+        """omega (B, omega_dim): zeros for the identity, transform k's code in its slot."""
+        batch = draw.choice.shape[0]
+        omega = torch.zeros(batch, self.omega_dim, device=draw.choice.device)
+        for k, t in enumerate(self.transforms):
+            idx = (draw.choice == k).nonzero(as_tuple=True)[0]
+            if idx.numel():
+                omega[idx, self.slots[k]] = t.encode(draw.params[k].to(omega.device)[idx]).to(omega.dtype)
+        return omega
+
+    def omega_for(self, name: str, params: torch.Tensor) -> torch.Tensor:
+        """omega of transform `name` with the given parameters for every sample (for evaluation)."""
+        k = self.index(name)
+        omega = torch.zeros(params.shape[0], self.omega_dim, device=params.device)
+        omega[:, self.slots[k]] = self.transforms[k].encode(params).to(omega.dtype)
+        return omega
+
+    def index(self, name: str) -> int:
+        if name not in self.names:
+            raise ValueError(f"transform {name!r} is not in this sampler ({', '.join(self.names)})")
+        return self.names.index(name)
+
+    def __repr__(self) -> str:
+        return f"TransformSampler({self.names}, p={self.p})"

@@ -1,0 +1,286 @@
+"""Transforms of points in R^d (the toy 2-D path). Inputs are (B, d); parameters (B, n_params).
+
+Orthogonal:     rotate (any angle), rot90, flip, reflect, translate (Jacobian I)
+Linear, not orthogonal (noise covariance sigma^2 A A^T): scale (the analogue of brightness), shear
+Non-linear, invertible: tanh (squashing), quadratic_shear (x1, x2 + a*x1^2)
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .base import Transform, randint, uniform
+
+
+class PlanarTransform(Transform):
+    """A transform of points in the plane: inputs must be (B, 2)."""
+
+    def _check_input(self, x):
+        if x.shape[1] != 2:
+            raise ValueError(f"{self.name} acts on 2-D points (B, 2), got shape {tuple(x.shape)}")
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate (B, 2) points counter-clockwise; cos, sin are (B, 1)."""
+    x1, x2 = x[:, :1], x[:, 1:2]
+    return torch.cat([cos * x1 - sin * x2, sin * x1 + cos * x2], dim=1)
+
+
+class Rotate(PlanarTransform):
+    """Rotation by an angle theta ~ U(-max_angle, max_angle); omega = (cos theta - 1, sin theta)."""
+
+    name, n_params, omega_dim = "rotate", 1, 2
+    linear = affine = orthogonal = invertible = True
+
+    def __init__(self, max_angle: float = math.pi):
+        self.max_angle = float(max_angle)
+
+    def _sample(self, batch, generator, device):
+        return uniform(batch, -self.max_angle, self.max_angle, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def _apply(self, x, params):
+        return _rotate(x, params.cos(), params.sin())
+
+    def _inverse(self, y, params):
+        return _rotate(y, params.cos(), -params.sin())
+
+    def encode(self, params):
+        return torch.cat([params.cos() - 1.0, params.sin()], dim=1)
+
+
+class Rot90(PlanarTransform):
+    """Rotation by k * 90 degrees, k in {0, 1, 2, 3}, exact (no trigonometry); omega = one-hot(k)[1:]."""
+
+    name, n_params, omega_dim = "rot90", 1, 3
+    linear = affine = orthogonal = invertible = True
+
+    def _sample(self, batch, generator, device):
+        return randint(batch, 4, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def check_params(self, params, batch=None):
+        params = super().check_params(params, batch)
+        if ((params != params.round()) | (params < 0) | (params > 3)).any():
+            raise ValueError("rot90: k must be an integer in {0, 1, 2, 3}")
+        return params
+
+    def _apply(self, x, params):
+        k = params % 4
+        x1, x2 = x[:, :1], x[:, 1:2]
+        # exact lookup of (cos, sin) for the four quarter turns
+        cos = torch.where(k == 0, 1.0, torch.where(k == 2, -1.0, 0.0)).to(x.dtype)
+        sin = torch.where(k == 1, 1.0, torch.where(k == 3, -1.0, 0.0)).to(x.dtype)
+        return torch.cat([cos * x1 - sin * x2, sin * x1 + cos * x2], dim=1)
+
+    def _inverse(self, y, params):
+        return self._apply(y, (4 - params) % 4)
+
+    def encode(self, params):
+        k = params[:, 0].long()
+        return torch.nn.functional.one_hot(k, 4)[:, 1:].to(params.dtype)
+
+
+class Flip(PlanarTransform):
+    """Mirror x1 -> -x1 with a per-sample bit b; omega = b."""
+
+    name, n_params, omega_dim = "flip", 1, 1
+    linear = affine = orthogonal = invertible = True
+
+    def _sample(self, batch, generator, device):
+        return randint(batch, 2, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def _apply(self, x, params):
+        sign = 1.0 - 2.0 * params
+        return torch.cat([sign * x[:, :1], x[:, 1:2]], dim=1)
+
+    _inverse = _apply  # a reflection is its own inverse
+
+    def encode(self, params):
+        return params.clone()
+
+
+class Reflect(PlanarTransform):
+    """Reflection across the line through 0 at angle phi, applied when bit b = 1.
+    params (b, phi); omega = b * (cos 2 phi, sin 2 phi)."""
+
+    name, n_params, omega_dim = "reflect", 2, 2
+    linear = affine = orthogonal = invertible = True
+
+    def _sample(self, batch, generator, device):
+        return torch.cat([randint(batch, 2, generator, device), uniform(batch, 0.0, math.pi, generator, device)], 1)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 2, device=device)
+
+    def _apply(self, x, params):
+        b, phi = params[:, :1], params[:, 1:2]
+        c, s = (2 * phi).cos(), (2 * phi).sin()
+        x1, x2 = x[:, :1], x[:, 1:2]
+        reflected = torch.cat([c * x1 + s * x2, s * x1 - c * x2], dim=1)
+        return torch.where(b > 0.5, reflected, x)
+
+    _inverse = _apply
+
+    def encode(self, params):
+        b, phi = params[:, :1], params[:, 1:2]
+        return b * torch.cat([(2 * phi).cos(), (2 * phi).sin()], dim=1)
+
+
+class Scale(Transform):
+    """Isotropic scaling x -> a x with ln a ~ U(-max_log, max_log); omega = ln a.
+    Not orthogonal: noise sigma becomes a * sigma (the analogue of image brightness)."""
+
+    name, n_params, omega_dim = "scale", 1, 1
+    linear = affine = invertible = True
+
+    def __init__(self, max_log: float = math.log(1.5)):
+        self.max_log = float(max_log)
+
+    def _sample(self, batch, generator, device):
+        return uniform(batch, -self.max_log, self.max_log, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def _apply(self, x, params):
+        return x * params.exp()
+
+    def _inverse(self, y, params):
+        return y * (-params).exp()
+
+    def encode(self, params):
+        return params.clone()
+
+
+class Translate(Transform):
+    """x -> x + t, t ~ U(-max_shift, max_shift)^d; omega = t. Affine with Jacobian I, so noise is kept
+    exactly (flag `orthogonal`), although the map is not linear."""
+
+    name, omega_dim = "translate", 2
+    affine = orthogonal = invertible = True
+
+    def __init__(self, max_shift: float = 0.5, dim: int = 2):
+        self.max_shift, self.n_params, self.omega_dim = float(max_shift), int(dim), int(dim)
+
+    def _check_input(self, x):
+        if x.shape[1] != self.n_params:
+            raise ValueError(f"translate was built for {self.n_params}-D points, got shape {tuple(x.shape)}")
+
+    def _sample(self, batch, generator, device):
+        return uniform(batch, -self.max_shift, self.max_shift, generator, device, cols=self.n_params)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, self.n_params, device=device)
+
+    def _apply(self, x, params):
+        return x + params
+
+    def _inverse(self, y, params):
+        return y - params
+
+    def encode(self, params):
+        return params.clone()
+
+
+class Shear(PlanarTransform):
+    """(x1, x2) -> (x1 + s x2, x2), s ~ U(-max_shear, max_shear); omega = s. Linear, det 1, not orthogonal."""
+
+    name, n_params, omega_dim = "shear", 1, 1
+    linear = affine = invertible = True
+
+    def __init__(self, max_shear: float = 0.5):
+        self.max_shear = float(max_shear)
+
+    def _sample(self, batch, generator, device):
+        return uniform(batch, -self.max_shear, self.max_shear, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def _apply(self, x, params):
+        return torch.cat([x[:, :1] + params * x[:, 1:2], x[:, 1:2]], dim=1)
+
+    def _inverse(self, y, params):
+        return torch.cat([y[:, :1] - params * y[:, 1:2], y[:, 1:2]], dim=1)
+
+    def encode(self, params):
+        return params.clone()
+
+
+class TanhSquash(Transform):
+    """Coordinate-wise squashing x -> tanh(k x) / k with strength k ~ U(0, max_strength); k = 0 is the
+    identity (the limit). Image: the open cube |y| < 1/k; omega = k."""
+
+    name, n_params, omega_dim = "tanh", 1, 1
+    invertible = True
+
+    def __init__(self, max_strength: float = 1.0):
+        self.max_strength = float(max_strength)
+
+    def _sample(self, batch, generator, device):
+        return uniform(batch, 0.0, self.max_strength, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def check_params(self, params, batch=None):
+        params = super().check_params(params, batch)
+        if (params < 0).any():
+            raise ValueError("tanh: the strength k must be >= 0")
+        return params
+
+    def _apply(self, x, params):
+        active = params > 1e-12
+        k = torch.where(active, params, torch.ones_like(params))  # safe divisor (no NaN gradients)
+        return torch.where(active, torch.tanh(k * x) / k, x)
+
+    def _check_inverse_domain(self, y, params):
+        if ((params * y.abs()) >= 1).any():
+            raise ValueError("tanh: inverse does not exist for |k*y| >= 1 (outside the image of the map)")
+
+    def _inverse(self, y, params):
+        active = params > 1e-12
+        k = torch.where(active, params, torch.ones_like(params))
+        return torch.where(active, torch.atanh(k * y) / k, y)
+
+    def encode(self, params):
+        return params.clone()
+
+
+class QuadraticShear(PlanarTransform):
+    """(x1, x2) -> (x1, x2 + a x1^2), a ~ U(-max_a, max_a): a non-linear bijection of R^2 with det J = 1;
+    omega = a."""
+
+    name, n_params, omega_dim = "quadratic_shear", 1, 1
+    invertible = True
+
+    def __init__(self, max_a: float = 0.5):
+        self.max_a = float(max_a)
+
+    def _sample(self, batch, generator, device):
+        return uniform(batch, -self.max_a, self.max_a, generator, device)
+
+    def identity_params(self, batch, device=None):
+        return torch.zeros(batch, 1, device=device)
+
+    def _apply(self, x, params):
+        return torch.cat([x[:, :1], x[:, 1:2] + params * x[:, :1] ** 2], dim=1)
+
+    def _inverse(self, y, params):
+        return torch.cat([y[:, :1], y[:, 1:2] - params * y[:, :1] ** 2], dim=1)
+
+    def encode(self, params):
+        return params.clone()
+
+
+POINT_TRANSFORMS = {cls.name: cls for cls in
+                    (Rotate, Rot90, Flip, Reflect, Scale, Translate, Shear, TanhSquash, QuadraticShear)}
