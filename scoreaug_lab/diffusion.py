@@ -111,19 +111,49 @@ class LossBatch:
     omega: torch.Tensor | None  # (B, omega_dim) or None when the model is not conditioned
 
 
+@dataclass
+class TrainingNoise:
+    """The randomness of one training batch: noise levels, noises and the transform draw.
+
+    Drawn once for a whole (global) batch, then sliced, so that gradient accumulation and data-parallel
+    ranks see exactly the numbers a single full batch would."""
+
+    sigma: torch.Tensor          # (B,)
+    noise: torch.Tensor          # (B, ...)
+    draw: object | None = None   # transforms.Draw, or None without augmentation
+
+    def select(self, idx) -> "TrainingNoise":
+        return TrainingNoise(self.sigma[idx], self.noise[idx], None if self.draw is None else self.draw.select(idx))
+
+
+def draw_training_noise(shape, variant: Variant, augment=None, generator: torch.Generator | None = None,
+                        device=None, dtype=torch.float32) -> TrainingNoise:
+    """sigma ~ lognormal, n ~ N(0, I) of `shape` (B, ...), and one transform per sample when augmenting."""
+    sigma = sample_sigma(shape[0], generator, device=device, dtype=dtype)
+    noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    draw = None
+    if variant.augmented:
+        if augment is None:
+            raise ValueError(f"variant {variant.name!r} needs transforms; none were given")
+        draw = augment.draw(shape[0], generator=generator, device=device)
+    return TrainingNoise(sigma, noise, draw)
+
+
 def make_training_pair(x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, variant: Variant,
-                       augment=None, generator: torch.Generator | None = None):
+                       augment=None, generator: torch.Generator | None = None, draw=None):
     """Build (input, target, omega) for one batch of the given variant.
 
     x0, noise: (B, ...); sigma: (B,). `augment` is a `TransformSampler` (needed for augmented variants);
-    it draws one transform per sample (or the identity with probability 1 - p) and its omega.
+    it draws one transform per sample (or the identity with probability 1 - p) and its omega, unless a
+    `draw` is given.
     """
     sig = expand_sigma(sigma, x0)
     if not variant.augmented:
         return x0 + sig * noise, x0, None
     if augment is None:
         raise ValueError(f"variant {variant.name!r} needs transforms; none were given")
-    draw = augment.draw(x0.shape[0], generator=generator, device=x0.device)
+    if draw is None:
+        draw = augment.draw(x0.shape[0], generator=generator, device=x0.device)
     target = augment.apply(x0, draw)
     if variant.space == "clean":
         model_input = target + sig * noise
@@ -135,23 +165,23 @@ def make_training_pair(x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tenso
 
 def diffusion_loss(model, x0: torch.Tensor, variant: str | Variant = "noaug", augment=None,
                    generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                   sigma_data: float | None = None) -> LossBatch:
+                   sigma_data: float | None = None, noise: TrainingNoise | None = None) -> LossBatch:
     """EDM-weighted denoising loss for one batch of clean data x0 (B, ...).
 
-    All randomness (sigma, noise, transforms) comes from `generator`, so a run is reproducible and
-    resumable bit for bit.
+    All randomness (sigma, noise, transforms) comes from `generator`, or from a pre-drawn `noise`
+    (see `draw_training_noise`), so a run is reproducible and resumable bit for bit.
     """
     variant = get_variant(variant)
     if not torch.isfinite(x0).all():
         raise ValueError("x0 contains NaN or infinite values")
     sd = sigma_data if sigma_data is not None else getattr(model, "sigma_data", SIGMA_DATA)
-    sigma = sample_sigma(x0.shape[0], generator, device=x0.device, dtype=x0.dtype)
-    noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    model_input, target, omega = make_training_pair(x0, sigma, noise, variant, augment, generator)
-    denoised = model(model_input, sigma, omega=omega, labels=labels)
+    if noise is None:
+        noise = draw_training_noise(x0.shape, variant, augment, generator, x0.device, x0.dtype)
+    model_input, target, omega = make_training_pair(x0, noise.sigma, noise.noise, variant, augment, draw=noise.draw)
+    denoised = model(model_input, noise.sigma, omega=omega, labels=labels)
     sq = (denoised.float() - target.float()) ** 2
-    per_sample = loss_weight(sigma.float(), sd) * sq.reshape(sq.shape[0], -1).mean(dim=1)
-    return LossBatch(per_sample.mean(), per_sample, model_input, target, sigma, omega)
+    per_sample = loss_weight(noise.sigma.float(), sd) * sq.reshape(sq.shape[0], -1).mean(dim=1)
+    return LossBatch(per_sample.mean(), per_sample, model_input, target, noise.sigma, omega)
 
 
 def sigma_bands(edges=(0.002, 0.05, 0.2, 1.0, 5.0, 80.0)):

@@ -26,11 +26,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .checkpoint import atomic_save, load_checkpoint, save_json
-from .data import load_data
-from .diffusion import diffusion_loss, get_variant
+from .data import data_kind, load_data
+from .diffusion import diffusion_loss, draw_training_noise, get_variant
 from .metrics import overfitting_gap
 from .models import build_model
-from .transforms import build_sampler
+from .transforms import build_sampler, parse_transforms
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
@@ -68,6 +68,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         get_variant(self.variant)
+        parse_transforms(self.transforms, data_kind(self.data))  # a typo fails even when unused
         positive = {"n_train": self.n_train, "steps": self.steps, "batch_size": self.batch_size,
                     "grad_accum": self.grad_accum, "log_every": self.log_every, "ckpt_every": self.ckpt_every}
         for name, value in positive.items():
@@ -92,6 +93,20 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# Fields that may differ between a run and its resumption; all others must match the checkpoint.
+RESUMABLE_CHANGES = {"steps", "out", "progress", "device", "ckpt_every", "log_every", "eval_every", "amp"}
+
+
+def check_resumable(saved: dict, config: TrainConfig) -> None:
+    """A clear error when a run folder is resumed with a different set-up."""
+    current = config.to_dict()
+    diffs = [f"{k}={saved.get(k)!r} (now {current[k]!r})" for k in current
+             if k not in RESUMABLE_CHANGES and saved.get(k) != current[k]]
+    if diffs:
+        raise ValueError(f"{config.out} holds a checkpoint of a different run: {', '.join(diffs)}; "
+                         "use the same options, a new --out, or --fresh to start over")
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
@@ -151,6 +166,7 @@ def train_iter(config: TrainConfig, resume: bool = True):
         out.mkdir(parents=True, exist_ok=True)
         if resume and (out / CHECKPOINT).exists():
             ckpt = load_checkpoint(out / CHECKPOINT, map_location=device)
+            check_resumable(ckpt["config"], config)
             model.load_state_dict(ckpt["model"])
             ema.load_state_dict(ckpt["ema"])
             optimizer.load_state_dict(ckpt["optimizer"])
@@ -175,11 +191,14 @@ def train_iter(config: TrainConfig, resume: bool = True):
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             idx = torch.randint(train_x.shape[0], (config.batch_size,), generator=generator, device=device)
+            noise = draw_training_noise((config.batch_size, *train_x.shape[1:]), setup.variant, setup.sampler,
+                                        generator, device, train_x.dtype)
             loss_total = 0.0
-            for part in idx.split(micro):
-                labels = train_y[part] if train_y is not None else None
+            for part in torch.arange(config.batch_size, device=device).split(micro):
+                labels = train_y[idx[part]] if train_y is not None else None
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    batch = diffusion_loss(model, train_x[part], setup.variant, setup.sampler, generator, labels)
+                    batch = diffusion_loss(model, train_x[idx[part]], setup.variant, setup.sampler, labels=labels,
+                                           noise=noise.select(part))
                 (batch.loss / config.grad_accum).backward()
                 loss_total += batch.loss.item() / config.grad_accum
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip).item()

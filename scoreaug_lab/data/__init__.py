@@ -42,6 +42,20 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return family.strip(), rest.strip()
 
 
+IMAGE_FAMILIES = ("digits", "cifar10")
+
+
+def data_kind(spec: str) -> str:
+    """'points' for toy sets, 'images' for image sets; a clear error for an unknown family."""
+    family = parse_spec(spec)[0]
+    if family == "toy":
+        return "points"
+    if family in IMAGE_FAMILIES:
+        return "images"
+    raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}, "
+                     f"{' or '.join(IMAGE_FAMILIES)}")
+
+
 def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> DataSplit:
     family, name = parse_spec(spec)
     if n_train < 1:
@@ -55,5 +69,5 @@ def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> 
     raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}")
 
 
-__all__ = ["DataSplit", "GaussianMixture", "TOY_SETS", "load_data", "ring_mixture", "sample_toy",
+__all__ = ["DataSplit", "data_kind", "GaussianMixture", "TOY_SETS", "load_data", "ring_mixture", "sample_toy",
            "seeded_generator", "true_distribution"]

@@ -31,14 +31,14 @@ def get_transform(name: str, kind: str = "points", **kwargs) -> Transform:
         raise ValueError(f"bad options for transform {name!r}: {err}") from None
 
 
-def _number(text: str):
-    try:
-        return int(text)
-    except ValueError:
+def _value(text: str):
+    """An option value: an int, else a float, else the text itself (e.g. interpolation=nearest)."""
+    for cast in (int, float):
         try:
-            return float(text)
+            return cast(text)
         except ValueError:
-            raise ValueError(f"transform option value {text!r} is not a number") from None
+            continue
+    return text
 
 
 def parse_transforms(spec: str, kind: str = "points") -> list[Transform]:
@@ -53,7 +53,7 @@ def parse_transforms(spec: str, kind: str = "points") -> list[Transform]:
             key, sep, value = opt.partition("=")
             if not sep:
                 raise ValueError(f"transform option {opt!r} must look like key=value")
-            kwargs[key.strip()] = _number(value.strip())
+            kwargs[key.strip()] = _value(value.strip())
         out.append(get_transform(name.strip(), kind, **kwargs))
     return out
 

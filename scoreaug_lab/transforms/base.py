@@ -91,23 +91,28 @@ class Transform(ABC):
         check_finite(f"{self.name} {what}", x)
         self._check_input(x)
 
+    def _params_like(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Checked parameters on x's device, in x's dtype (float32 at least: bf16 would round angles)."""
+        params = self.check_params(params, x.shape[0])
+        dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+        return params.to(device=x.device, dtype=dtype)
+
     def apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         self._check_x(x)
-        params = self.check_params(params, x.shape[0]).to(device=x.device, dtype=x.dtype)
-        return self._apply(x, params)
+        return self._apply(x, self._params_like(params, x))
 
     def inverse(self, y: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         if not self.invertible:
             raise ValueError(f"transform {self.name!r} is not invertible")
         self._check_x(y, "y")
-        params = self.check_params(params, y.shape[0]).to(device=y.device, dtype=y.dtype)
+        params = self._params_like(params, y)
         self._check_inverse_domain(y, params)
         return self._inverse(y, params)
 
     def jacobian(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Per-sample Jacobian dT(x)/dx: (B, *event, *event), via torch.func.vmap(jacrev)."""
         self._check_x(x)
-        params = self.check_params(params, x.shape[0]).to(device=x.device, dtype=x.dtype)
+        params = self._params_like(params, x)
 
         def single(xi, pi):
             return self._apply(xi.unsqueeze(0), pi.unsqueeze(0)).squeeze(0)
@@ -152,6 +157,10 @@ class Draw:
 
     def to(self, device) -> "Draw":
         return Draw(self.choice.to(device), [p.to(device) for p in self.params])
+
+    def select(self, idx) -> "Draw":
+        """The draw of a subset of the batch (a micro-batch or a data-parallel shard)."""
+        return Draw(self.choice[idx], [p[idx] for p in self.params])
 
 
 class TransformSampler:

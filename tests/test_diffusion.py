@@ -1,0 +1,158 @@
+"""EDM preconditioning identities and the loss of every cell of the augmentation grid."""
+import math
+
+import pytest
+import torch
+
+from scoreaug_lab.diffusion import (VARIANTS, diffusion_loss, edm_coefficients, get_variant, loss_weight,
+                                    make_training_pair, sample_sigma)
+from scoreaug_lab.transforms import TransformSampler, get_transform
+
+SIGMAS = torch.logspace(-3, math.log10(80), 50, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("sd", [0.5, 1.0, 0.2])
+def test_preconditioning_closed_forms(sd):
+    c_skip, c_out, c_in, c_noise = edm_coefficients(SIGMAS, sd)
+    s = SIGMAS
+    assert torch.allclose(c_skip, sd**2 / (s**2 + sd**2), atol=0, rtol=1e-12)
+    assert torch.allclose(c_out, s * sd / torch.sqrt(s**2 + sd**2), rtol=1e-12)
+    assert torch.allclose(c_in, 1 / torch.sqrt(s**2 + sd**2), rtol=1e-12)
+    assert torch.allclose(c_noise, torch.log(s) / 4, rtol=1e-12)
+    # lambda * c_out^2 = 1: every noise level contributes equally to the loss
+    assert (loss_weight(s, sd) * c_out**2 - 1).abs().max() < 1e-12
+    # the network input has unit variance for data of variance sd^2: c_in^2 (sd^2 + s^2) = 1
+    assert (c_in**2 * (sd**2 + s**2) - 1).abs().max() < 1e-12
+    # the effective training target (x0 - c_skip y) / c_out has unit variance: (sd^2 + c_skip^2 s^2 ... )
+    target_var = ((1 - c_skip) ** 2 * sd**2 + c_skip**2 * s**2) / c_out**2
+    assert (target_var - 1).abs().max() < 1e-12
+
+
+def test_sigma_distribution_is_lognormal():
+    g = torch.Generator().manual_seed(0)
+    log_s = sample_sigma(200_000, g, dtype=torch.float64).log()
+    assert abs(log_s.mean().item() + 1.2) < 0.01
+    assert abs(log_s.std().item() - 1.2) < 0.01
+
+
+def test_unknown_variant():
+    with pytest.raises(ValueError, match="unknown variant"):
+        get_variant("sideways")
+    assert get_variant("noisy-omega").name == "scoreaug"
+
+
+def _residual_covariance(variant, transform, params, sigma=0.7, n=40_000):
+    """Covariance of (input - target) over many noises, for one fixed x0 and one fixed transform."""
+    sampler = TransformSampler([transform], p=1.0)
+    x0 = torch.tensor([[0.3, -0.2]], dtype=torch.float64).expand(n, 2)
+    g = torch.Generator().manual_seed(1)
+    noise = torch.randn(n, 2, generator=g, dtype=torch.float64)
+
+    class Fixed:  # a sampler whose draw always returns the given parameters
+        omega_dim = sampler.omega_dim
+
+        def draw(self, batch, generator=None, device=None):
+            d = sampler.identity_draw(batch)
+            d.choice[:] = 0
+            d.params[0] = params.expand(batch, -1).clone()
+            return d
+
+        apply, encode = sampler.apply, sampler.encode
+
+    inp, target, omega = make_training_pair(x0, torch.full((n,), sigma, dtype=torch.float64), noise,
+                                            get_variant(variant), Fixed())
+    r = inp - target
+    return r.T @ r / n, omega
+
+
+@pytest.mark.parametrize("name,params", [("rotate", [[0.9]]), ("rot90", [[1.0]]), ("reflect", [[1.0, 0.4]]),
+                                         ("flip", [[1.0]])])
+def test_orthogonal_clean_and_noisy_space_coincide(name, params):
+    """Orthogonal T: T(x0 + s n) - T(x0) = T(s n) ~ N(0, s^2 I), the same law as clean-space noise."""
+    t = get_transform(name)
+    p = torch.tensor(params, dtype=torch.float64)
+    cov_clean, _ = _residual_covariance("clean", t, p)
+    cov_noisy, _ = _residual_covariance("noisy", t, p)
+    expected = 0.49 * torch.eye(2, dtype=torch.float64)
+    assert (cov_clean - expected).abs().max() < 0.02
+    assert (cov_noisy - expected).abs().max() < 0.02
+    # exactly: the noisy-space residual is T applied to the noise, whose covariance is s^2 T T^T = s^2 I
+    jac = t.jacobian(torch.zeros(1, 2, dtype=torch.float64), p)[0]
+    assert (jac @ jac.T - torch.eye(2, dtype=torch.float64)).abs().max() < 1e-12
+
+
+def test_scaling_changes_the_noise_level_in_noisy_space_only():
+    a = 1.4
+    t = get_transform("scale")
+    p = torch.tensor([[math.log(a)]], dtype=torch.float64)
+    cov_clean, _ = _residual_covariance("clean", t, p)
+    cov_noisy, _ = _residual_covariance("noisy", t, p)
+    assert (cov_clean - 0.49 * torch.eye(2, dtype=torch.float64)).abs().max() < 0.02
+    assert (cov_noisy - a**2 * 0.49 * torch.eye(2, dtype=torch.float64)).abs().max() < 0.03
+
+
+def test_shear_noise_covariance_is_sigma2_AAT():
+    s = 0.8
+    t = get_transform("shear")
+    cov_noisy, _ = _residual_covariance("noisy", t, torch.tensor([[s]], dtype=torch.float64))
+    A = torch.tensor([[1, s], [0, 1]], dtype=torch.float64)
+    assert (cov_noisy - 0.49 * A @ A.T).abs().max() < 0.03
+
+
+class Recorder(torch.nn.Module):
+    """A denoiser that returns its input and remembers what it was given."""
+
+    sigma_data = 0.5
+
+    def forward(self, x, sigma, omega=None, labels=None):
+        self.seen = (x, sigma, omega)
+        return x
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_variant_builds_input_target_and_omega(variant):
+    v = get_variant(variant)
+    sampler = TransformSampler([get_transform("rot90"), get_transform("scale")], p=0.5)
+    g = torch.Generator().manual_seed(3)
+    x0 = torch.randn(512, 2, generator=g)
+    model = Recorder()
+    out = diffusion_loss(model, x0, v, sampler if v.augmented else None, torch.Generator().manual_seed(0))
+    assert out.loss.ndim == 0 and torch.isfinite(out.loss)
+    assert (out.omega is not None) == v.conditioned
+    if v.conditioned:
+        assert out.omega.shape == (512, sampler.omega_dim)
+        untouched = (out.target == x0).all(dim=1)
+        zero = out.omega.abs().sum(1) == 0
+        assert torch.equal(out.target[zero], x0[zero])      # omega = 0 only for the identity
+        assert (out.omega[~untouched].abs().sum(1) > 0).all()  # every real transform has a code
+        assert zero.any() and (~untouched).any()
+    if not v.augmented:
+        assert torch.equal(out.target, x0)
+    # the same generator seed gives the same batch (reproducible)
+    again = diffusion_loss(Recorder(), x0, v, sampler if v.augmented else None, torch.Generator().manual_seed(0))
+    assert torch.equal(again.model_input, out.model_input)
+
+
+def test_noisy_space_input_is_transform_of_noisy_sample():
+    """scoreaug: input = T(x0 + sigma n) exactly; clean: input = T(x0) + sigma n exactly."""
+    sampler = TransformSampler([get_transform("scale")], p=1.0)
+    x0 = torch.randn(64, 2, dtype=torch.float64)
+    sigma = torch.full((64,), 0.3, dtype=torch.float64)
+    noise = torch.randn(64, 2, dtype=torch.float64)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    noisy_in, target, omega = make_training_pair(x0, sigma, noise, get_variant("scoreaug"), sampler, g1)
+    clean_in, target2, _ = make_training_pair(x0, sigma, noise, get_variant("clean"), sampler, g2)
+    a = omega.exp()  # omega = ln a for the scale transform
+    assert torch.allclose(target, a * x0, atol=1e-12) and torch.equal(target, target2)
+    assert torch.allclose(noisy_in, a * (x0 + 0.3 * noise), atol=1e-12)
+    assert torch.allclose(clean_in, a * x0 + 0.3 * noise, atol=1e-12)
+
+
+def test_augmented_variant_without_transforms_is_an_error():
+    with pytest.raises(ValueError, match="needs transforms"):
+        diffusion_loss(Recorder(), torch.zeros(4, 2), "scoreaug", None)
+
+
+def test_nan_data_is_an_error():
+    with pytest.raises(ValueError, match="NaN"):
+        diffusion_loss(Recorder(), torch.tensor([[float("nan"), 0.0]]), "noaug")
