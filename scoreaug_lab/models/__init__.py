@@ -4,8 +4,13 @@
 """
 from __future__ import annotations
 
+from functools import partial
+
 from .base import EDMDenoiser
+from .dit import DIT_CONFIGS, DiTDenoiser, build_dit
+from .embedding import drop_labels, labels_to_onehot
 from .mlp import MLPDenoiser
+from .unet import UNET_CONFIGS, UNetDenoiser, build_unet
 
 
 def _mlp(data_shape, **kw):
@@ -15,6 +20,9 @@ def _mlp(data_shape, **kw):
 
 
 MODELS = {"mlp": _mlp}
+# Images (C, H, W): "unet-tiny", "unet-small", "unet-ddpmpp" (56 M, EDM's CIFAR-10), "dit-tiny", "dit-s".
+MODELS.update({name: partial(build_unet, name) for name in UNET_CONFIGS})
+MODELS.update({name: partial(build_dit, name) for name in DIT_CONFIGS})
 
 
 def build_model(name: str, data_shape, **kwargs) -> EDMDenoiser:
@@ -27,4 +35,5 @@ def build_model(name: str, data_shape, **kwargs) -> EDMDenoiser:
         raise ValueError(f"bad options for model {name!r}: {err}") from None
 
 
-__all__ = ["EDMDenoiser", "MLPDenoiser", "MODELS", "build_model"]
+__all__ = ["EDMDenoiser", "MLPDenoiser", "UNetDenoiser", "DiTDenoiser", "MODELS", "build_model",
+           "drop_labels", "labels_to_onehot"]

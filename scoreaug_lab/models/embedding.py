@@ -31,12 +31,30 @@ class SinusoidalEmbedding(nn.Module):
 def labels_to_onehot(labels: torch.Tensor, label_dim: int) -> torch.Tensor:
     """Class indices (B,) or one-hot rows (B, K) -> float rows (B, K); a zero row means 'no label'."""
     if labels.ndim == 1:
-        if labels.numel() and (labels.min() < 0 or labels.max() >= label_dim):
+        # A data-dependent check: skipped while torch.compile traces (it would break the graph).
+        if labels.numel() and not torch.compiler.is_compiling() and (labels.min() < 0 or labels.max() >= label_dim):
             raise ValueError(f"class labels must lie in [0, {label_dim}), got {labels.min()}..{labels.max()}")
         return F.one_hot(labels.long(), label_dim).float()
     if labels.ndim != 2 or labels.shape[1] != label_dim:
         raise ValueError(f"labels must be (B,) indices or (B, {label_dim}) one-hot rows, got {tuple(labels.shape)}")
     return labels.float()
+
+
+def drop_labels(labels_onehot: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Label dropout for classifier-free guidance: each row (B, K) becomes all zeros with probability p.
+
+    A zero row is the model's 'no label' input: the label layer is bias-free, so it contributes exactly
+    nothing and the output equals that of labels=None. The keep/drop mask is drawn from `generator`
+    (on the generator's device, then moved to the labels' device), so runs stay reproducible.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"label dropout probability must lie in [0, 1], got {p}")
+    if labels_onehot.ndim != 2:
+        raise ValueError("drop_labels expects one-hot rows (B, K); convert class indices with "
+                         f"labels_to_onehot first, got shape {tuple(labels_onehot.shape)}")
+    device = generator.device if generator is not None else labels_onehot.device
+    keep = torch.rand(labels_onehot.shape[0], generator=generator, device=device) >= p  # (B,)
+    return labels_onehot * keep.to(labels_onehot.device, labels_onehot.dtype)[:, None]
 
 
 class ConditionEmbedding(nn.Module):

@@ -84,18 +84,19 @@ class Transform(ABC):
         check_finite(f"{self.name} params", params)
         return params
 
-    def _check_x(self, x: torch.Tensor, what: str = "x") -> None:
+    def _check_shape(self, x: torch.Tensor, what: str = "x") -> None:
         if x.ndim != self.event_ndim + 1:
             raise ValueError(f"{self.name}: {what} must have {self.event_ndim + 1} dims (batch first), "
                              f"got shape {tuple(x.shape)}")
-        check_finite(f"{self.name} {what}", x)
         self._check_input(x)
+
+    def _check_x(self, x: torch.Tensor, what: str = "x") -> None:
+        self._check_shape(x, what)
+        check_finite(f"{self.name} {what}", x)
 
     def _params_like(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Checked parameters on x's device, in x's dtype (float32 at least: bf16 would round angles)."""
-        params = self.check_params(params, x.shape[0])
-        dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-        return params.to(device=x.device, dtype=dtype)
+        return cast_params(self.check_params(params, x.shape[0]), x)
 
     def apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         self._check_x(x)
@@ -133,6 +134,12 @@ class Transform(ABC):
         return f"{type(self).__name__}()"
 
 
+def cast_params(params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Parameters on x's device in x's dtype, but never below float32."""
+    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    return params.to(device=x.device, dtype=dtype)
+
+
 def uniform(batch, low, high, generator, device, cols: int = 1) -> torch.Tensor:
     """(batch, cols) uniform samples on [low, high), drawn on the generator's device, then moved."""
     gen_device = generator.device if generator is not None else device
@@ -161,6 +168,13 @@ class Draw:
     def select(self, idx) -> "Draw":
         """The draw of a subset of the batch (a micro-batch or a data-parallel shard)."""
         return Draw(self.choice[idx], [p[idx] for p in self.params])
+
+    def rows(self, k: int) -> torch.Tensor:
+        """Indices of the samples that got transform k (computed once, then cached)."""
+        cache = self.__dict__.setdefault("_rows", {})
+        if k not in cache:
+            cache[k] = (self.choice == k).nonzero(as_tuple=True)[0]
+        return cache[k]
 
 
 class TransformSampler:
@@ -207,13 +221,22 @@ class TransformSampler:
         return Draw(choice, [t.identity_params(batch, device) for t in self.transforms])
 
     def _map(self, x: torch.Tensor, draw: Draw, inverse: bool) -> torch.Tensor:
+        # The sampler's own draws hold valid parameters by construction and x is checked once
+        # (finite, right shape); per-transform checks are skipped on this hot path.
+        for t in self.transforms:
+            t._check_shape(x)
+        check_finite("input", x)
         out = x.clone()
         for k, t in enumerate(self.transforms):  # loop over transforms, never over the batch
-            idx = (draw.choice == k).nonzero(as_tuple=True)[0]
+            idx = draw.rows(k)
             if idx.numel() == 0:
                 continue
-            params = draw.params[k].to(x.device)[idx]
-            out[idx] = t.inverse(x[idx], params) if inverse else t.apply(x[idx], params)
+            params = cast_params(draw.params[k][idx], x)
+            if inverse:
+                t._check_inverse_domain(x[idx], params)
+                out[idx] = t._inverse(x[idx], params)
+            else:
+                out[idx] = t._apply(x[idx], params)
         return out
 
     def apply(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
@@ -227,7 +250,7 @@ class TransformSampler:
         batch = draw.choice.shape[0]
         omega = torch.zeros(batch, self.omega_dim, device=draw.choice.device)
         for k, t in enumerate(self.transforms):
-            idx = (draw.choice == k).nonzero(as_tuple=True)[0]
+            idx = draw.rows(k)
             if idx.numel():
                 omega[idx, self.slots[k]] = t.encode(draw.params[k].to(omega.device)[idx]).to(omega.dtype)
         return omega

@@ -70,13 +70,12 @@ class Rot90(PlanarTransform):
             raise ValueError("rot90: k must be an integer in {0, 1, 2, 3}")
         return params
 
+    # exact (cos, sin) of the four quarter turns
+    COS_SIN = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+
     def _apply(self, x, params):
-        k = params % 4
-        x1, x2 = x[:, :1], x[:, 1:2]
-        # exact lookup of (cos, sin) for the four quarter turns
-        cos = torch.where(k == 0, 1.0, torch.where(k == 2, -1.0, 0.0)).to(x.dtype)
-        sin = torch.where(k == 1, 1.0, torch.where(k == 3, -1.0, 0.0)).to(x.dtype)
-        return torch.cat([cos * x1 - sin * x2, sin * x1 + cos * x2], dim=1)
+        cs = self.COS_SIN.to(device=x.device, dtype=x.dtype)[params[:, 0].long() % 4]  # (B, 2)
+        return _rotate(x, cs[:, :1], cs[:, 1:])
 
     def _inverse(self, y, params):
         return self._apply(y, (4 - params) % 4)
