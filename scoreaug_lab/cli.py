@@ -1,4 +1,4 @@
-"""Command line: scoreaug-lab train | sample | evaluate | demo.
+"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo.
 
 Bad options or a missing run print one line `scoreaug-lab: error: ...` and exit with code 2
 (set SCOREAUG_DEBUG=1 to see the traceback instead).
@@ -61,46 +61,21 @@ def _sampler_kwargs(args) -> dict:
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="ScoreAug teaching toolkit: train, sample and evaluate diffusion "
                     "denoisers with augmentation in clean or noisy space.")
-    sub = parser.add_subparsers(dest="command", metavar="{train,sample,evaluate,demo}", parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{train,sample,evaluate,classifier,demo}", parser_class=Parser)
 
     t = sub.add_parser("train", help="train a denoiser into a run folder (resumes when it holds a checkpoint)",
                        description="Train a denoiser. Re-running with the same --out resumes exactly from "
-                                   "its checkpoint; --steps is the total number of steps.")
-    t.add_argument("--data", default="toy:gmm8", help="data set: toy:gmm8 | toy:moons | toy:swissroll | "
-                   "toy:checkerboard (default toy:gmm8)")
-    t.add_argument("--n-train", type=int, default=64, help="training-set size (nested subsets; default 64)")
-    t.add_argument("--n-heldout", type=int, default=2000, help="held-out set size (default 2000)")
-    t.add_argument("--data-seed", type=int, default=0, help="seed of the data draw (default 0)")
-    t.add_argument("--variant", default="noaug", choices=list(VARIANTS),
-                   help="noaug | clean | clean-omega | noisy | scoreaug (default noaug)")
-    t.add_argument("--transforms", default="rot90,flip",
-                   help="comma-separated transforms, options as name:key=value (default rot90,flip)")
-    t.add_argument("--aug-prob", type=float, default=0.5, help="probability that a sample is transformed (default 0.5)")
-    t.add_argument("--model", default="mlp", help="denoiser architecture (default mlp)")
-    t.add_argument("--model-opt", action="append", metavar="KEY=VALUE", help="model option, repeatable (e.g. width=256)")
-    t.add_argument("--sigma-data", type=float, default=0.5, help="EDM sigma_data (default 0.5)")
-    t.add_argument("--steps", type=int, default=3000, help="total optimiser steps (default 3000)")
-    t.add_argument("--batch-size", type=int, default=256, help="batch size (default 256)")
-    t.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")
-    t.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0)")
-    t.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up (default 0)")
-    t.add_argument("--grad-clip", type=float, default=1.0, help="gradient-norm clip (default 1)")
-    t.add_argument("--grad-accum", type=int, default=1, help="gradient-accumulation micro-batches (default 1)")
-    t.add_argument("--ema-decay", type=float, default=0.999, help="EMA decay per step (default 0.999)")
-    t.add_argument("--seed", type=int, default=0, help="training seed: initialisation and noise (default 0)")
-    t.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint.pt)")
-    t.add_argument("--ckpt-every", type=int, default=1000, help="checkpoint interval in steps (default 1000)")
-    t.add_argument("--log-every", type=int, default=50, help="metrics interval in steps (default 50)")
-    t.add_argument("--eval-every", type=int, default=0, help="train/held-out loss interval (default 0: never)")
-    t.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu or cuda[:i]")
-    t.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
-    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+                                   "its checkpoint; --steps is the total number of steps. Runs unchanged under "
+                                   "torchrun (one process per GPU, DistributedDataParallel). Options given "
+                                   "explicitly override the values of --preset.")
+    _add_train_options(t)
 
     s = sub.add_parser("sample", help="draw samples from a trained run (omega = identity)")
     s.add_argument("--run", required=True, help="run folder written by `train`")
     s.add_argument("--seeds", default="0-999", help="one sample per seed: '0-999' or '1,5,7' (default 0-999)")
-    s.add_argument("--out", required=True, help="output file: .pt, .npz or .png")
+    s.add_argument("--out", required=True, help="output file: .pt, .npz or .png (a grid for images)")
+    s.add_argument("--class-label", default=None, help="class-conditional runs: a class for every sample, or "
+                   "'cycle' (seed mod number of classes); default unconditional")
     _add_sampler_options(s)
 
     e = sub.add_parser("evaluate", help="sample and print one JSON object of metrics")
@@ -108,7 +83,22 @@ def build_parser() -> Parser:
     e.add_argument("--n-samples", type=int, default=1000, help="samples to draw (default 1000)")
     e.add_argument("--seed", type=int, default=0, help="first sampling seed; also seeds the metrics (default 0)")
     e.add_argument("--n-per-band", type=int, default=512, help="probes per sigma band (default 512)")
+    _add_image_eval_options(e)
     _add_sampler_options(e)
+
+    c = sub.add_parser("classifier", help="train the small CNN whose features give the offline proxy FID",
+                       description="Train a small CIFAR-style CNN on an image data set and save it (atomically, "
+                                   "with its held-out accuracy) for `evaluate --fid proxy`.")
+    c.add_argument("--data", default="cifar10", help="cifar10 | cifar10:FILE.npz | digits[:SIZE] (default cifar10)")
+    c.add_argument("--out", default=None, help="checkpoint path (default runs/classifier/<family>.pt)")
+    c.add_argument("--n-train", type=int, default=None, help="training images (default: all of the training split)")
+    c.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
+    c.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
+    c.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate, one-cycle schedule (default 3e-3)")
+    c.add_argument("--width", type=int, default=32, help="channels of the first stage (default 32)")
+    c.add_argument("--feature-dim", type=int, default=128, help="width of the feature layer (default 128)")
+    c.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    c.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu or cuda[:i]")
 
     d = sub.add_parser("demo", help="no-aug vs ScoreAug on the 8-mode mixture, 3 seeds; table + figure")
     d.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
@@ -118,17 +108,93 @@ def build_parser() -> Parser:
     return parser
 
 
+def _add_train_options(t):
+    """`train` options. Those a preset may set default to None: explicit > preset > TrainConfig default."""
+    from .models import MODELS
+    from .presets import PRESETS
+    t.add_argument("--preset", default=None, choices=list(PRESETS),
+                   help="named configuration: " + ", ".join(PRESETS) + " (explicit options override it)")
+    t.add_argument("--data", default=None, help="data set: toy:gmm8 | toy:moons | toy:swissroll | toy:checkerboard | "
+                   "cifar10 (torchvision download) | cifar10:FILE.npz | digits[:SIZE] (default toy:gmm8)")
+    t.add_argument("--n-train", type=int, default=None, help="training-set size (nested, class-balanced subsets; "
+                   "default 64)")
+    t.add_argument("--n-heldout", type=int, default=None,
+                   help="held-out set size (default 2000, at most the held-out split)")
+    t.add_argument("--data-seed", type=int, default=None, help="seed of the data draw (default 0)")
+    t.add_argument("--variant", default=None, choices=list(VARIANTS),
+                   help="noaug | clean | clean-omega | noisy | scoreaug (default noaug)")
+    t.add_argument("--transforms", default=None, help="comma-separated transforms, options as name:key=value "
+                   "(default rot90,flip for points; brightness,translate,cutout,rot90 for images)")
+    t.add_argument("--aug-prob", type=float, default=None,
+                   help="probability that a sample is transformed (default 0.5)")
+    t.add_argument("--model", default=None, help=f"denoiser: {' | '.join(sorted(MODELS))} "
+                   "(default mlp for points, unet-tiny for images)")
+    t.add_argument("--model-opt", action="append", metavar="KEY=VALUE",
+                   help="model option, repeatable (e.g. width=256, model_channels=64, dropout=0.1)")
+    t.add_argument("--sigma-data", type=float, default=None, help="EDM sigma_data (default 0.5)")
+    t.add_argument("--steps", type=int, default=None, help="total optimiser steps (default 3000)")
+    t.add_argument("--batch-size", type=int, default=None, help="global batch size, over all processes (default 256)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 2e-3)")
+    t.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (default 0)")
+    t.add_argument("--warmup-steps", type=int, default=None, help="linear learning-rate warm-up (default 0)")
+    t.add_argument("--grad-clip", type=float, default=None, help="gradient-norm clip, 0 for none (default 1)")
+    t.add_argument("--grad-accum", type=int, default=None, help="gradient-accumulation micro-batches per process "
+                   "(default 1)")
+    t.add_argument("--ema-decay", type=float, default=None, help="EMA decay per step (default 0.999)")
+    t.add_argument("--xflip", action=argparse.BooleanOptionalAction, default=None,
+                   help="clean x-flips of training images with probability 1/2 (default off)")
+    t.add_argument("--class-cond", action=argparse.BooleanOptionalAction, default=None,
+                   help="condition the denoiser on class labels (default off)")
+    t.add_argument("--label-dropout", type=float, default=None,
+                   help="probability of dropping a label, for classifier-free guidance (default 0)")
+    t.add_argument("--seed", type=int, default=None, help="training seed: initialisation and noise (default 0)")
+    t.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint.pt)")
+    t.add_argument("--ckpt-every", type=int, default=None, help="checkpoint interval in steps (default 1000)")
+    t.add_argument("--log-every", type=int, default=None, help="metrics interval in steps (default 50)")
+    t.add_argument("--eval-every", type=int, default=None, help="train/held-out loss interval (default 0: never)")
+    t.add_argument("--device", default=None, help="auto (CUDA if present, else CPU), cpu or cuda[:i] "
+                   "(under torchrun: cuda:LOCAL_RANK)")
+    t.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast on CUDA (default off)")
+    t.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels_last memory format for image models (default off)")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the training forward (default off)")
+    t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+# `train` option (argparse dest) -> TrainConfig field, for the options a preset may set.
+TRAIN_FIELDS = ("data", "n_train", "n_heldout", "data_seed", "variant", "transforms", "aug_prob", "model",
+                "sigma_data", "steps", "batch_size", "lr", "weight_decay", "warmup_steps", "grad_clip",
+                "grad_accum", "ema_decay", "xflip", "class_cond", "label_dropout", "seed", "ckpt_every",
+                "log_every", "eval_every", "device", "amp", "channels_last", "compile")
+
+
+def train_config_from_args(args):
+    """TrainConfig from parsed `train` options: TrainConfig defaults, then the preset, then explicit options."""
+    from .presets import get_preset
+    from .training import TrainConfig
+    values = {}
+    if args.preset:
+        values = get_preset(args.preset)
+        values["preset"] = args.preset
+        if args.model is not None and args.model != values.get("model"):
+            values.pop("model_kwargs", None)  # the preset's model options belong to the preset's model
+    values.update({name: getattr(args, name) for name in TRAIN_FIELDS if getattr(args, name) is not None})
+    if args.model_opt:
+        values["model_kwargs"] = {**values.get("model_kwargs", {}), **_key_values(args.model_opt)}
+    values.update(out=args.out, progress=not args.no_progress)
+    return TrainConfig(**values).validate()
+
+
 def cmd_train(args) -> int:
-    from .training import TrainConfig, train
-    config = TrainConfig(
-        data=args.data, n_train=args.n_train, n_heldout=args.n_heldout, data_seed=args.data_seed,
-        variant=args.variant, transforms=args.transforms, aug_prob=args.aug_prob, model=args.model,
-        model_kwargs=_key_values(args.model_opt), sigma_data=args.sigma_data, steps=args.steps,
-        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup_steps,
-        grad_clip=args.grad_clip, grad_accum=args.grad_accum, ema_decay=args.ema_decay, seed=args.seed,
-        out=args.out, ckpt_every=args.ckpt_every, log_every=args.log_every, eval_every=args.eval_every,
-        device=args.device, amp=args.amp, progress=not args.no_progress).validate()
+    from .distributed import detect
+    from .training import train
+    config = train_config_from_args(args)
     state = train(config, resume=not args.fresh)
+    if detect().rank != 0:
+        return 0
     if state is None:
         print(f"{args.out}: already trained to step {config.steps}; nothing to do")
     else:
@@ -144,6 +210,9 @@ def _save_samples(samples, path: Path, train=None) -> None:
         torch.save(samples, path)
     elif path.suffix == ".npz":
         np.savez(path, samples=samples.numpy())
+    elif path.suffix == ".png" and samples.ndim == 4:
+        from .plotting import save_image_grid
+        save_image_grid(samples, path)
     elif path.suffix == ".png":
         from .plotting import save_sample_figure
         save_sample_figure(samples, path, train=train)
@@ -151,23 +220,74 @@ def _save_samples(samples, path: Path, train=None) -> None:
         raise ValueError(f"unknown sample file type {path.suffix!r}; use .pt, .npz or .png")
 
 
+def _sample_labels(spec, seeds, model, device):
+    """--class-label: None (unconditional), an integer for every sample, or 'cycle' (seed mod classes)."""
+    import torch
+    if spec is None:
+        return None
+    classes = getattr(model, "label_dim", 0)
+    if not classes:
+        raise ValueError("--class-label needs a class-conditional run (trained with --class-cond)")
+    if spec == "cycle":
+        labels = [s % classes for s in seeds]
+    else:
+        try:
+            labels = [int(spec)] * len(seeds)
+        except ValueError:
+            raise ValueError(f"--class-label must be an integer or 'cycle', got {spec!r}") from None
+        if not 0 <= labels[0] < classes:
+            raise ValueError(f"--class-label must lie in 0..{classes - 1}, got {spec}")
+    return torch.tensor(labels, dtype=torch.long, device=device)
+
+
 def cmd_sample(args) -> int:
     from .evaluation import draw_samples
+    from .metrics import model_device
     from .runs import load_run
     from .sampling import parse_seeds
     suffix = Path(args.out).suffix
     if suffix not in (".pt", ".npz", ".png"):
         raise ValueError(f"unknown sample file type {suffix!r}; use .pt, .npz or .png")
     run = load_run(args.run, args.device)
-    samples = draw_samples(run.model, run.setup.data.data_shape, parse_seeds(args.seeds), **_sampler_kwargs(args))
+    seeds = parse_seeds(args.seeds)
+    labels = _sample_labels(args.class_label, seeds, run.model, model_device(run.model))
+    extra = {} if labels is None else {"labels": labels}
+    samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args), **extra)
     _save_samples(samples, Path(args.out), train=run.setup.data.train)
     print(f"wrote {samples.shape[0]} samples to {args.out}")
     return 0
 
 
+def _add_image_eval_options(p):
+    g = p.add_argument_group("image runs")
+    g.add_argument("--fid", default="both", choices=["none", "inception", "proxy", "both"],
+                   help="FID/KID feature space: Inception (torch-fidelity weights, when they can be had), the "
+                        "proxy classifier, both, or none (default both)")
+    g.add_argument("--classifier", default=None, help="proxy-FID classifier checkpoint "
+                   "(default runs/classifier/<family>.pt, written by `scoreaug-lab classifier`)")
+    g.add_argument("--inception-weights", default=None, help="a local copy of torch-fidelity's Inception weights")
+    g.add_argument("--n-equivariance", type=int, default=128, help="probes per transform and sigma band (default 128)")
+    g.add_argument("--equivariance-transforms", default=None,
+                   help="transforms probed for equivariance (default: the run's --transforms)")
+
+
+def _equivariance_sampler(run, spec):
+    """The run's transform sampler (so that omega_for gives the codes it was trained with), or one
+    built from `spec` / the run's transform list for runs that were not augmented."""
+    from .transforms import build_sampler
+    if spec is None:
+        return run.setup.sampler or build_sampler(run.config.transforms, "images")
+    sampler = build_sampler(spec, "images")
+    if getattr(run.model, "omega_dim", 0) > 0 and (run.setup.sampler is None
+                                                   or sampler.names != run.setup.sampler.names):
+        raise ValueError("--equivariance-transforms must list the run's own transforms for a model "
+                         f"conditioned on omega ({run.config.transforms})")
+    return sampler
+
+
 def cmd_evaluate(args) -> int:
     from .checkpoint import save_json
-    from .evaluation import draw_samples, evaluate_points
+    from .evaluation import GRID_FILE, draw_samples, evaluate_images, evaluate_points
     from .runs import load_run
     if args.n_samples < 2:
         raise ValueError(f"--n-samples must be >= 2, got {args.n_samples}")
@@ -175,10 +295,40 @@ def cmd_evaluate(args) -> int:
     seeds = range(args.seed, args.seed + args.n_samples)
     samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args))
     result = {"run": str(run.run_dir), "step": run.step, "variant": run.config.variant,
-              "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}",
-              **evaluate_points(run.model, run.setup.data, samples, n_per_band=args.n_per_band, seed=args.seed)}
+              "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}"}
+    if run.setup.data.kind == "images":
+        from .classifier import default_classifier_path
+        if args.n_equivariance < 1:
+            raise ValueError(f"--n-equivariance must be >= 1, got {args.n_equivariance}")
+        result.update(model=run.config.model, transforms=run.config.transforms, **evaluate_images(
+            run.model, run.setup.data, samples, _equivariance_sampler(run, args.equivariance_transforms),
+            n_per_band=args.n_per_band, n_equivariance=args.n_equivariance, seed=args.seed, fid=args.fid,
+            classifier_path=args.classifier, default_classifier=default_classifier_path(run.config.data),
+            inception_weights=args.inception_weights, grid_path=run.run_dir / GRID_FILE))
+    else:
+        result.update(evaluate_points(run.model, run.setup.data, samples, n_per_band=args.n_per_band, seed=args.seed))
     save_json(result, run.run_dir / "eval.json")
     print(json.dumps(result))
+    return 0
+
+
+def cmd_classifier(args) -> int:
+    from .checkpoint import save_json
+    from .classifier import default_classifier_path, load_labelled_images, save_classifier, train_classifier
+    from .training import resolve_device
+    out = Path(args.out) if args.out else default_classifier_path(args.data)
+    train_x, train_y, test_x, test_y = load_labelled_images(args.data, args.n_train, seed=args.seed)
+
+    def progress(epoch, loss, acc):
+        print(f"epoch {epoch}/{args.epochs}: loss {loss:.4f}, held-out accuracy {acc:.4f}", file=sys.stderr, flush=True)
+
+    net, info = train_classifier(train_x, train_y, test_x, test_y, epochs=args.epochs, batch_size=args.batch_size,
+                                 lr=args.lr, width=args.width, feature_dim=args.feature_dim, seed=args.seed,
+                                 device=resolve_device(args.device), progress=progress)
+    info["data"] = args.data
+    save_classifier(net, info, out)
+    save_json(info, out.with_suffix(".json"))
+    print(json.dumps({"classifier": str(out), **info}))
     return 0
 
 
@@ -190,7 +340,8 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "demo": cmd_demo}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "classifier": cmd_classifier,
+            "demo": cmd_demo}
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,7 @@
 """Static figures (matplotlib) written by the command line and the demo."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -28,3 +29,28 @@ def save_sample_figure(samples, path, train=None, title: str = "samples") -> Non
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def image_grid(images, nrow: int | None = None, padding: int = 2, min_size: int = 32):
+    """Images (N, C, H, W) in [-1, 1] -> one grid (C, H', W') in [0, 1] (torchvision.utils.make_grid).
+
+    nrow: images per row (default ceil(sqrt(N))). Images smaller than `min_size` pixels are enlarged by
+    an integer factor with nearest-neighbour (so 8x8 digits stay crisp and visible)."""
+    import torch
+    from torchvision.utils import make_grid
+    images = torch.as_tensor(images).detach().float().cpu()
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"an image grid needs (N, 1 or 3, H, W) images, got {tuple(images.shape)}")
+    factor = max(1, -(-min_size // images.shape[-1]))
+    if factor > 1:
+        images = images.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
+    nrow = nrow or max(1, math.ceil(math.sqrt(images.shape[0])))
+    return make_grid((images.clamp(-1, 1) + 1) / 2, nrow=nrow, padding=padding, pad_value=1.0)
+
+
+def save_image_grid(images, path, nrow: int | None = None, padding: int = 2, min_size: int = 32) -> None:
+    """A PNG grid of images (N, C, H, W) in [-1, 1] (torchvision.utils.save_image)."""
+    from torchvision.utils import save_image
+    grid = image_grid(images, nrow=nrow, padding=padding, min_size=min_size)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_image(grid, str(path))

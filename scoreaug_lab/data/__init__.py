@@ -1,8 +1,10 @@
 """Data sets behind one entry point, `load_data(spec, n_train, ...)`.
 
-Specs: 'toy:gmm8' | 'toy:moons' | 'toy:swissroll' | 'toy:checkerboard' (points in R^2).
+Specs: 'toy:gmm8' | 'toy:moons' | 'toy:swissroll' | 'toy:checkerboard' (points in R^2);
+'cifar10' | 'cifar10:FILE.npz' | 'digits[:SIZE]' (images (C, H, W) in [-1, 1], see `data.images`).
 Training sets are nested: the first n_train points of a fixed pool drawn from `seed`, so a smaller
-set is always a subset of a larger one; the held-out set comes from an independent stream.
+set is always a subset of a larger one (image subsets are also balanced per class); the held-out set
+comes from an independent stream (toy) or a split never used for training (images).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ class DataSplit:
     heldout_labels: torch.Tensor | None = None
     num_classes: int = 0
     truth: GaussianMixture | None = None     # closed-form true distribution, where known
+    class_names: tuple | None = None
 
     @property
     def data_shape(self) -> tuple:
@@ -53,7 +56,7 @@ def data_kind(spec: str) -> str:
     if family in IMAGE_FAMILIES:
         return "images"
     raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}, "
-                     f"{' or '.join(IMAGE_FAMILIES)}")
+                     "cifar10[:FILE.npz] or digits[:SIZE]")
 
 
 def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> DataSplit:
@@ -66,7 +69,11 @@ def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> 
         pool = sample_toy(name, max(POOL_SIZE, n_train), seeded_generator(seed, 0))
         heldout = sample_toy(name, n_heldout, seeded_generator(seed, 1))
         return DataSplit(spec, "points", pool[:n_train].contiguous(), heldout, truth=true_distribution(name))
-    raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}")
+    if family in IMAGE_FAMILIES:
+        from .images import load_image_data  # imported lazily: numpy/sklearn/torchvision paths
+        return DataSplit(spec, "images", **load_image_data(family, name, n_train, n_heldout, seed))
+    raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}, "
+                     f"cifar10[:FILE.npz] or digits[:SIZE]")
 
 
 __all__ = ["DataSplit", "data_kind", "GaussianMixture", "TOY_SETS", "load_data", "ring_mixture", "sample_toy",
