@@ -27,19 +27,41 @@ def model_device(model) -> torch.device:
         return torch.device("cpu")
 
 
-def nearest_two(samples: torch.Tensor, train: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    """Distances (S, 2) from each sample to its nearest and second-nearest training point."""
+def nearest_two(samples: torch.Tensor, train: torch.Tensor, chunk: int | None = None, device=None,
+                candidates: int = 8) -> torch.Tensor:
+    """Distances (S, 2) from each sample to its nearest and second-nearest training point, float64.
+
+    Scales to images (e.g. 10k samples x 10k training images x 3072 pixels): candidates are found in
+    float32 with one matrix product per chunk of samples (||a||^2 - 2 a.b + ||b||^2), then the distances
+    to the `candidates` closest are recomputed exactly in float64, so rounding cannot swap the two
+    nearest. Runs on `device` (default: the samples' device)."""
     if train.shape[0] < 2:
         raise ValueError("memorisation needs at least 2 training points")
-    s, t = _flat(samples), _flat(train)
-    out = [torch.cdist(s[i:i + chunk], t).topk(2, dim=1, largest=False).values for i in range(0, s.shape[0], chunk)]
+    if samples.shape[1:] != train.shape[1:]:
+        raise ValueError(f"samples {tuple(samples.shape[1:])} and training points {tuple(train.shape[1:])} "
+                         "differ in shape")
+    device = torch.device(device) if device is not None else samples.device
+    t32 = train.reshape(train.shape[0], -1).to(device, torch.float32)
+    t_sq = (t32 * t32).sum(1)                                     # (N,)
+    k = min(candidates, train.shape[0])
+    chunk = chunk or max(1, min(2048, 2**25 // train.shape[0]))   # bounds the (chunk, N) distance matrix
+    out = []
+    for start in range(0, samples.shape[0], chunk):
+        s32 = samples[start:start + chunk].reshape(-1, t32.shape[1]).to(device, torch.float32)
+        sq = (s32 * s32).sum(1, keepdim=True) - 2 * s32 @ t32.T + t_sq[None]   # (chunk, N)
+        idx = sq.topk(k, dim=1, largest=False).indices                         # (chunk, k)
+        s64 = s32.double()
+        exact = torch.stack([(s64 - t32[idx[:, j]].double()).norm(dim=1) for j in range(k)], 1)  # (chunk, k)
+        out.append(exact.topk(2, dim=1, largest=False).values.cpu())
     return torch.cat(out)
 
 
-def memorisation(samples: torch.Tensor, train: torch.Tensor, ratio: float = MEMORISATION_RATIO) -> dict:
+def memorisation(samples: torch.Tensor, train: torch.Tensor, ratio: float = MEMORISATION_RATIO,
+                 device=None) -> dict:
     """Fraction of samples whose nearest training point is closer than `ratio` times the second
-    nearest (a copy of that point), and the mean distance to the nearest training point."""
-    d = nearest_two(samples, train)
+    nearest (a copy of that point), and the mean distance to the nearest training point (Euclidean,
+    over all coordinates: for images over all C*H*W pixels in [-1, 1])."""
+    d = nearest_two(samples, train, device=device)
     memorised = d[:, 0] < ratio * d[:, 1]
     return {"memorised_fraction": memorised.double().mean().item(), "mean_nn_distance": d[:, 0].mean().item()}
 
@@ -113,12 +135,88 @@ def denoising_loss_by_band(model, data: torch.Tensor, bands=None, n_per_band: in
     return rows
 
 
-def overfitting_gap(model, train: torch.Tensor, heldout: torch.Tensor, **kwargs) -> list[dict]:
-    """Per band: training loss, held-out loss and gap = held-out - training (same noises for both)."""
-    tr = denoising_loss_by_band(model, train, **kwargs)
-    ho = denoising_loss_by_band(model, heldout, **kwargs)
+def overfitting_gap(model, train: torch.Tensor, heldout: torch.Tensor, train_labels=None, heldout_labels=None,
+                    **kwargs) -> list[dict]:
+    """Per band: training loss, held-out loss and gap = held-out - training (same noises for both).
+    Labels (for class-conditional models) go with their own split; other options as in
+    `denoising_loss_by_band` (the model's device, batches of `batch_size`)."""
+    if "labels" in kwargs:
+        raise ValueError("pass train_labels and heldout_labels (one per split), not labels")
+    tr = denoising_loss_by_band(model, train, labels=train_labels, **kwargs)
+    ho = denoising_loss_by_band(model, heldout, labels=heldout_labels, **kwargs)
     return [{"sigma_low": a["sigma_low"], "sigma_high": a["sigma_high"], "train": a["loss"],
              "heldout": b["loss"], "gap": b["loss"] - a["loss"]} for a, b in zip(tr, ho)]
+
+
+def _non_identity_params(transform, n: int, generator: torch.Generator, tries: int = 20) -> torch.Tensor:
+    """n parameter rows of `transform`, redrawing rows that encode the identity (omega = 0), so that the
+    equivariance error measures transformed inputs (rot90 draws k = 0 a quarter of the time)."""
+    params = transform.sample_params(n, generator)
+    for _ in range(tries):
+        identity = transform.encode(params).abs().sum(1) == 0
+        if not identity.any():
+            break
+        params = torch.where(identity[:, None], transform.sample_params(n, generator), params)
+    return params
+
+
+@torch.no_grad()
+def equivariance_error(model, data: torch.Tensor, sampler, conditioned: bool | None = None, bands=None,
+                       n_per_band: int = 256, seed: int = 0, batch_size: int = 256, labels=None,
+                       device=None) -> dict:
+    """Equivariance error of a denoiser, per transform of `sampler` and per noise band:
+
+        e = D(T y; sigma, omega_T) - T D(y; sigma, 0),   y = x0 + sigma n,  x0 from `data` (B, ...)
+
+    omega_T = sampler.omega_for(T, params) for a model conditioned on omega (and zeros for the
+    identity); omega = None on both sides for an unconditioned one. Reported per band, averaged over
+    probes: `abs_rms` = ||e|| / sqrt(dim) (per-coordinate RMS) and `relative` = ||e|| / ||T D(y; sigma, 0)||.
+
+    The optimal ScoreAug denoiser has e = 0 for every invertible T (E[T x0 | T y] = T E[x0 | y]); an
+    unconditioned optimum only for T under which the data law is invariant; for non-invertible T (cutout,
+    zero-padded translation) T y holds less information than y, so e > 0 even at the optimum.
+    Identity draws are redrawn. `conditioned` defaults to model.omega_dim > 0."""
+    bands = bands or sigma_bands()
+    device = device or model_device(model)
+    if conditioned is None:
+        conditioned = getattr(model, "omega_dim", 0) > 0
+    if conditioned and getattr(model, "omega_dim", sampler.omega_dim) != sampler.omega_dim:
+        raise ValueError(f"the model reads omega of size {model.omega_dim}, the sampler encodes "
+                         f"{sampler.omega_dim}: use the run's own transform sampler")
+    if data.ndim < 2 or data.shape[0] < 1:
+        raise ValueError(f"data must be a batch (N, ...), got shape {tuple(data.shape)}")
+    result = {}
+    for k, transform in enumerate(sampler.transforms):
+        g = torch.Generator().manual_seed(seed * 1009 + k)
+        rows = []
+        for low, high in bands:
+            idx = torch.randint(data.shape[0], (n_per_band,), generator=g)
+            sig = _band_sigmas(low, high, n_per_band, g).float()
+            noise = torch.randn((n_per_band, *data.shape[1:]), generator=g)
+            params = _non_identity_params(transform, n_per_band, g)
+            abs_sum = rel_sum = 0.0
+            for s in range(0, n_per_band, batch_size):
+                part = slice(s, s + batch_size)
+                x0 = data[idx[part]].to(device).float()
+                sb = sig[part].to(device)
+                y = x0 + sb.reshape(-1, *[1] * (x0.ndim - 1)) * noise[part].to(device)
+                pb = params[part].to(device)
+                om_t = om_0 = None
+                if conditioned:
+                    om_t = sampler.omega_for(transform.name, pb)
+                    om_0 = torch.zeros_like(om_t)
+                lab = None if labels is None else labels[idx[part]].to(device)
+                d_ty = model(transform.apply(y, pb), sb, omega=om_t, labels=lab).double()
+                t_dy = transform.apply(model(y, sb, omega=om_0, labels=lab).double(), pb)
+                err = (d_ty - t_dy).reshape(x0.shape[0], -1).norm(dim=1)                  # (B,)
+                ref = t_dy.reshape(x0.shape[0], -1).norm(dim=1).clamp(min=1e-12)
+                abs_sum += (err / math.sqrt(y[0].numel())).sum().item()
+                rel_sum += (err / ref).sum().item()
+            rows.append({"sigma_low": low, "sigma_high": high, "abs_rms": abs_sum / n_per_band,
+                         "relative": rel_sum / n_per_band})
+        result[transform.name] = {"orthogonal": bool(transform.orthogonal),
+                                  "invertible": bool(transform.invertible), "by_band": rows}
+    return result
 
 
 @torch.no_grad()
