@@ -278,7 +278,7 @@ def test_transform_explorer_in_jupyterlab(lab, chromium):
                     return srcs[1] !== before;
                 }""", arg=[output.locator(".js-plotly-plot").first.element_handle(), sources_mid[1]],
                 timeout=30 * SECOND)
-            expect(title).to_contain_text(f"sigma = {float(sigma.inner_text()):.3g}", timeout=30 * SECOND)
+            expect(title).to_contain_text(f"σ = {float(sigma.inner_text()):.3g}", timeout=30 * SECOND)
             sources_after = image_sources(output)
             assert sources_after[0] == sources_mid[0], "x0 must not change with sigma"
             assert sources_after[1] != sources_mid[1], "x0 + sigma n must change with sigma"

@@ -58,6 +58,13 @@ def default_cifar_path() -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
+def _short(params) -> str:
+    """Parameters for a title: a few significant digits, at most six numbers."""
+    values = np.asarray(params, dtype=float).ravel()
+    text = ", ".join(f"{v:.3g}" for v in values[:6])
+    return f"({text}{', ...' if values.size > 6 else ''})"
+
+
 def to_rgb(image: torch.Tensor) -> np.ndarray:
     """(C, H, W) in [-1, 1] (C = 1 or 3) -> (H, W, 3) uint8 (clipped)."""
     x = image.detach().double()
@@ -210,7 +217,7 @@ class TransformExplorer(WidgetApp):
         return self._cached(("noise", tuple(shape), int(seed)), draw)
 
     # --- figures (built once; update() only assigns data) ----------------------------------------------
-    _VIEW_TITLES = ["x0", "x0 + sigma n", "T(x0 + sigma n): noisy space", "T(x0) + sigma n: clean space"]
+    _VIEW_TITLES = ["x0", "x0 + σn", "T(x0 + σn)<br>noisy space (ScoreAug)", "T(x0) + σn<br>clean space"]
 
     def _views_figure(self):
         fig = go.FigureWidget(make_subplots(rows=1, cols=4, subplot_titles=self._VIEW_TITLES,
@@ -224,13 +231,13 @@ class TransformExplorer(WidgetApp):
         for col in range(1, 5):
             fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="points", showlegend=False,
                                      marker=dict(size=4, color="#1f77b4")), row=1, col=col)
-        fig.update_layout(height=330, margin=dict(l=10, r=10, t=80, b=10), title=dict(y=0.97),
+        fig.update_layout(height=360, margin=dict(l=10, r=10, t=110, b=10), title=dict(y=0.94, yanchor="top"),
                           showlegend=False)
         return fig
 
     def _noise_figure(self):
         fig = go.FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=[
-            "effective noise T(x0 + sigma n) - T(x0) vs sigma n (units of sigma)", "per-pixel variance / sigma^2"]))
+            "effective noise T(x0 + σn) − T(x0)<br>against σn (units of σ)", "per-pixel variance / σ²"]))
         centres = (HIST_BINS[:-1] + HIST_BINS[1:]) / 2
         fig.add_trace(go.Bar(x=centres, y=np.zeros_like(centres), name="sigma n (reference)",
                              marker_color="#bbbbbb", opacity=0.6), row=1, col=1)
@@ -242,13 +249,13 @@ class TransformExplorer(WidgetApp):
                                  marker=dict(size=3, color="#bbbbbb")), row=1, col=2)
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="effective / sigma",
                                  marker=dict(size=3, color="#d62728", opacity=0.5)), row=1, col=2)
-        fig.update_layout(barmode="overlay", height=340, margin=dict(l=10, r=10, t=80, b=10),
-                          title=dict(y=0.97),
-                          legend=dict(orientation="h", y=-0.15))
+        fig.update_layout(barmode="overlay", height=400, margin=dict(l=40, r=10, t=110, b=40),
+                          title=dict(y=0.94, yanchor="top"),
+                          legend=dict(orientation="h", y=-0.3))
         fig.update_xaxes(title_text="noise / sigma", row=1, col=1)
         return fig
 
-    _EQ_TITLES = ["D(T y; sigma, omega_T)", "T D(y; sigma, 0)", "|D(T y) - T D(y)|"]
+    _EQ_TITLES = ["D(T y; σ, ω_T)", "T D(y; σ, 0)", "|D(T y) − T D(y)|"]
 
     def _equivariance_figure(self):
         fig = go.FigureWidget(make_subplots(rows=1, cols=3, subplot_titles=self._EQ_TITLES,
@@ -262,7 +269,7 @@ class TransformExplorer(WidgetApp):
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers", marker=dict(size=4, color="#9467bd")), row=1, col=2)
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers", marker=dict(
             size=5, color=[], colorscale="Magma", cmin=0, showscale=False)), row=1, col=3)
-        fig.update_layout(height=330, margin=dict(l=10, r=10, t=80, b=10), title=dict(y=0.97),
+        fig.update_layout(height=360, margin=dict(l=10, r=10, t=110, b=10), title=dict(y=0.94, yanchor="top"),
                           showlegend=False)
         return fig
 
@@ -443,8 +450,9 @@ class TransformExplorer(WidgetApp):
                     views.data[8 + i].x, views.data[8 + i].y = panels[i][:, 0].numpy(), panels[i][:, 1].numpy()
                     if refs[i] is not None:
                         views.data[4 + i].x, views.data[4 + i].y = refs[i][:, 0].numpy(), refs[i][:, 1].numpy()
-            views.layout.title.text = (f"{s['transform']} {s['params']!s:.60}  sigma = {s['sigma']:.3g}  "
-                                       + ", ".join(k for k, v in s["flags"].items() if v))
+            views.layout.title.text = (f"{s['transform']} {_short(s['params'])}, σ = {s['sigma']:.3g}<br>"
+                                       f"<sup>{', '.join(k for k, v in s['flags'].items() if v) or 'non-linear'}"
+                                       "</sup>")
         with nfig.batch_update():
             nfig.data[0].y, nfig.data[1].y = hist_ref, hist_eff
             if relayout:
@@ -461,10 +469,10 @@ class TransformExplorer(WidgetApp):
                 eff = effective.reshape(-1, 2)[:1000].numpy()
                 nfig.data[3].x, nfig.data[3].y = ref[:, 0], ref[:, 1]
                 nfig.data[4].x, nfig.data[4].y = eff[:, 0], eff[:, 1]
-            nfig.layout.title.text = (f"variance ratio {s['variance_ratio']:.4f} (noisy pixels; interior "
-                                      f"{s['variance_ratio_interior']:.4f}, all {s['variance_ratio_all']:.4f}), "
+            nfig.layout.title.text = (f"variance ratio {s['variance_ratio']:.4f}<br><sup>interior "
+                                      f"{s['variance_ratio_interior']:.4f}, all pixels {s['variance_ratio_all']:.4f}, "
                                       f"noise-free {100 * s['noise_free_fraction']:.1f}%, neighbour correlation "
-                                      f"{s['neighbour_correlation']:.3f}") if images else (
+                                      f"{s['neighbour_correlation']:.3f}</sup>") if images else (
                 f"variance ratio {s['variance_ratio']:.4f}, correlation of the two coordinates "
                 f"{s['neighbour_correlation']:.3f} ({s['noise_stats_method']})")
         with efig.batch_update():
@@ -476,14 +484,17 @@ class TransformExplorer(WidgetApp):
             if have and images:
                 _set_image(efig.data[0], d_ty[0])
                 _set_image(efig.data[1], t_dy[0])
-                efig.data[2].z = s["equivariance_map"]
+                # colour scale from 0 to at least 1 % of the image's range: round-off shows as black
+                emap = s["equivariance_map"]
+                efig.data[2].z = emap
+                efig.data[2].zmax = max(float(np.max(emap)), 0.01 * float(t_dy.max() - t_dy.min()), 1e-12)
             elif have:
                 efig.data[3].x, efig.data[3].y = d_ty[:, 0].numpy(), d_ty[:, 1].numpy()
                 efig.data[4].x, efig.data[4].y = t_dy[:, 0].numpy(), t_dy[:, 1].numpy()
                 efig.data[5].x, efig.data[5].y = noisy_space[:, 0].numpy(), noisy_space[:, 1].numpy()
                 efig.data[5].marker.color = s["equivariance_map"]
-            efig.layout.title.text = (f"{s['denoiser']}: equivariance error {s['equivariance_error']:.3g} "
-                                      f"(RMS per coordinate), relative {s['equivariance_relative']:.3g}"
+            efig.layout.title.text = (f"equivariance error {s['equivariance_error']:.3g}<br><sup>{s['denoiser']}; "
+                                      f"RMS per coordinate, relative {s['equivariance_relative']:.3g}</sup>"
                                       if have else f"{s['denoiser']}: not available")
         self.info.value = (f"<b>{s['denoiser']}</b>: {s['oracle_note']}<br>"
                            f"variance ratio <b>{s['variance_ratio']:.4f}</b> "
