@@ -154,11 +154,11 @@ def make_training_pair(x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tenso
         raise ValueError(f"variant {variant.name!r} needs transforms; none were given")
     if draw is None:
         draw = augment.draw(x0.shape[0], generator=generator, device=x0.device)
-    target = augment.apply(x0, draw)
     if variant.space == "clean":
+        target = augment.apply(x0, draw)
         model_input = target + sig * noise
     else:  # noisy space: transform the noisy sample itself
-        model_input = augment.apply(x0 + sig * noise, draw)
+        target, model_input = augment.apply_pair(x0, x0 + sig * noise, draw)
     omega = augment.encode(draw) if variant.conditioned else None
     return model_input, target, omega
 

@@ -70,12 +70,13 @@ class Rot90(PlanarTransform):
             raise ValueError("rot90: k must be an integer in {0, 1, 2, 3}")
         return params
 
-    # exact (cos, sin) of the four quarter turns
-    COS_SIN = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    # the four quarter-turn matrices; entries 0 and +-1 make the product exact
+    MATRICES = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.0, -1.0], [1.0, 0.0]],
+                             [[-1.0, 0.0], [0.0, -1.0]], [[0.0, 1.0], [-1.0, 0.0]]])
 
     def _apply(self, x, params):
-        cs = self.COS_SIN.to(device=x.device, dtype=x.dtype)[params[:, 0].long() % 4]  # (B, 2)
-        return _rotate(x, cs[:, :1], cs[:, 1:])
+        rot = self.MATRICES.to(device=x.device, dtype=x.dtype)[params[:, 0].long() % 4]  # (B, 2, 2)
+        return torch.bmm(rot, x.unsqueeze(2)).squeeze(2)
 
     def _inverse(self, y, params):
         return self._apply(y, (4 - params) % 4)
