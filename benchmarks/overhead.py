@@ -45,6 +45,25 @@ def main(argv=None) -> None:
         q = statistics.quantiles([x * 1e3 for x in t], n=10)
         print(f"  {v:<9} median {med[v]:.3f} ms/step  (10th-90th percentile {q[0]:.3f}-{q[-1]:.3f})")
     print(f"ratio scoreaug / noaug = {med['scoreaug'] / med['noaug']:.3f}  (target <= 1.05)")
+    print(f"  of which the transforms alone (draw, apply to target and noisy input, encode omega): "
+          f"{_transform_cost(args) * 1e3:.3f} ms/step in isolation; the rest is spent around them in the step (the network's omega input among it)")
+
+
+def _transform_cost(args, repeats: int = 2000) -> float:
+    """Seconds per step spent in the transform sampler alone, timed in isolation."""
+    from scoreaug_lab.transforms import build_sampler
+
+    sampler = build_sampler(args.transforms, "points", 1.0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(args.batch_size, 2, generator=g)
+    for _ in range(100):
+        sampler.encode(sampler.draw(args.batch_size, g))
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        draw = sampler.draw(args.batch_size, g)
+        sampler.apply_pair(x, x, draw)
+        sampler.encode(draw)
+    return (time.perf_counter() - t0) / repeats
 
 
 if __name__ == "__main__":

@@ -25,20 +25,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _option_value(text: str):
+    """'256' -> 256, '0.1' -> 0.1, '1,2,2' -> (1, 2, 2), 'true'/'false' -> bool, else the text."""
+    if "," in text:
+        return tuple(_option_value(part.strip()) for part in text.split(",") if part.strip())
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            continue
+    return text
+
+
 def _key_values(items) -> dict:
-    """['width=256', 'depth=4'] -> {'width': 256, 'depth': 4} (numbers parsed, else strings)."""
+    """['width=256', 'channel_mult=1,2,2'] -> {'width': 256, 'channel_mult': (1, 2, 2)}."""
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--model-opt expects key=value, got {item!r}")
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                continue
-        out[key] = value
+        out[key] = _option_value(value)
     return out
 
 

@@ -4,7 +4,7 @@
         ...
     state = train(TrainConfig(...))              # run to the end
 
-AdamW, EMA (torch.optim.swa_utils.AveragedModel), gradient clipping, learning-rate warm-up,
+AdamW, EMA with a warm-up (torch.optim.swa_utils.AveragedModel), gradient clipping, learning-rate warm-up,
 gradient accumulation, a tqdm.auto progress bar, metrics as JSON lines (throughput as samples, i.e.
 images, per second), atomic checkpoints and exact resume: every random number (batch indices, x-flips,
 sigma, noise, transforms, label dropout) comes from one generator whose state is checkpointed, so on the
@@ -29,7 +29,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from .checkpoint import atomic_save, load_checkpoint, save_json
@@ -164,6 +164,24 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return device
 
 
+def ema_with_warmup(decay: float):
+    """An EMA update for AveragedModel whose decay ramps up as min(decay, (1 + n) / (10 + n)) after n
+    updates (the schedule diffusers' EMAModel uses): without it a short run's EMA is still mostly its
+    random initialisation (0.999^600 = 55 % after 600 steps)."""
+
+    @torch.no_grad()
+    def update(ema_params, model_params, n_averaged):
+        n = float(n_averaged)
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        if not torch.is_floating_point(ema_params[0]):  # integer buffers (counters): take the model's
+            for e, p in zip(ema_params, model_params):
+                e.copy_(p)
+            return
+        torch._foreach_lerp_(ema_params, model_params, 1.0 - d)  # the fused kernel AveragedModel uses too
+
+    return update
+
+
 def build_setup(config: TrainConfig, device=None):
     """Data, transform sampler, model and EMA for a config: what training, sampling and evaluation share."""
     config.validate()
@@ -182,7 +200,7 @@ def build_setup(config: TrainConfig, device=None):
                         **extra, **config.model_kwargs).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(config.ema_decay), use_buffers=True)
     return SimpleNamespace(data=data, variant=variant, sampler=sampler, model=model, ema=ema, device=device)
 
 

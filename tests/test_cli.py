@@ -77,3 +77,9 @@ def test_train_sample_evaluate(tmp_path, capsys):
     # the same seeds give the same samples
     main(["sample", "--run", str(run), "--seeds", "0-9", "--out", str(tmp_path / "t.pt")])
     assert torch.equal(samples, torch.load(tmp_path / "t.pt", weights_only=True))
+
+
+def test_model_options_parse_numbers_tuples_and_flags():
+    from scoreaug_lab.cli import _key_values
+    assert _key_values(["width=64", "dropout=0.1", "channel_mult=1,2,2", "mid_attention=false", "act=silu"]) == {
+        "width": 64, "dropout": 0.1, "channel_mult": (1, 2, 2), "mid_attention": False, "act": "silu"}

@@ -92,3 +92,17 @@ def test_grad_accumulation_matches_full_batch(tmp_path):
     b = train(TrainConfig(**{**SMALL, "steps": 3, "grad_accum": 2}))
     for pa, pb in zip(a.model.parameters(), b.model.parameters()):
         assert (pa - pb).abs().max() < 1e-5
+
+
+def test_ema_warms_up_and_then_follows_its_decay():
+    """The EMA decay ramps as min(decay, (1 + n) / (10 + n)): check against that closed form on a scalar."""
+    from scoreaug_lab.training import ema_with_warmup
+
+    update = ema_with_warmup(0.9)
+    ema, value = [torch.zeros(1, dtype=torch.float64)], 0.0
+    for n in range(1, 60):
+        target = torch.full((1,), float(n), dtype=torch.float64)
+        update(ema, [target], torch.tensor(n))
+        d = min(0.9, (1 + n) / (10 + n))
+        value = d * value + (1 - d) * n
+        assert abs(ema[0].item() - value) < 1e-12

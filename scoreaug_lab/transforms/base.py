@@ -146,7 +146,7 @@ def uniform(batch, low, high, generator, device, cols: int = 1) -> torch.Tensor:
     u = torch.rand(batch, cols, generator=generator, device=gen_device)
     if device is not None:
         u = u.to(device)
-    return low + (high - low) * u
+    return u if (low, high) == (0.0, 1.0) else low + (high - low) * u
 
 
 def randint(batch, high, generator, device, cols: int = 1) -> torch.Tensor:
@@ -210,9 +210,9 @@ class TransformSampler:
         """Random choices and parameters. The amount of randomness used does not depend on the outcome,
         so a run's random stream (and its resume) is reproducible."""
         u = uniform(batch, 0.0, 1.0, generator, device, cols=2)
-        which = torch.searchsorted(self.cum_weights.to(u.device), u[:, 1].contiguous(), right=True)
-        which = which.clamp(max=len(self.transforms) - 1)
-        choice = torch.where(u[:, 0] < self.p, which, torch.full_like(which, -1))
+        # transform k when u1 falls in its slice of [0, 1): count the cumulative weights below u1
+        which = (u[:, 1:] >= self.cum_weights[:-1].to(u.device)).sum(dim=1)
+        choice = torch.where(u[:, 0] < self.p, which, -1)
         params = [t.sample_params(batch, generator, device) for t in self.transforms]
         return Draw(choice, params)
 
