@@ -165,8 +165,10 @@ def main(argv=None) -> int:
                 row = run_one(args, size, variant, seed)
                 rows.append(row)
                 elapsed = time.perf_counter() - start
-                print(f"[{len(rows)}/{n_runs}] {elapsed / 60:.1f} min so far, about "
-                      f"{elapsed / len(rows) * (n_runs - len(rows)) / 60:.1f} min to go", file=sys.stderr)
+                # pace of a run that had to train (reused runs only cost their evaluation)
+                pace = max(r["seconds_train"] + r["seconds_eval"] for r in rows)
+                print(f"[{len(rows)}/{n_runs}] {elapsed / 60:.1f} min so far, at most about "
+                      f"{pace * (n_runs - len(rows)) / 60:.1f} min to go", file=sys.stderr)
                 print(f"n={size} {variant:12s} seed={seed}: gap[0.2,1) {_band_gap(row, (0.2, 1.0)):+.4f}, "
                       f"memorised {row['memorised_fraction']:.3f}, NN ratio {row['nn_distance_ratio']:.3f} "
                       f"(train {row['seconds_train']:.0f} s, eval {row['seconds_eval']:.0f} s)",
