@@ -114,20 +114,25 @@ def _mean_std(values) -> str:
     return f"{mean:.4f} +- {std:.4f}"
 
 
+def _groups(rows: list[dict], args):
+    """(size, variant, the rows of its seeds) in the order of the command line, skipping empty groups."""
+    for size in _ints(args.sizes):
+        for variant in args.variants.split(","):
+            group = [r for r in rows if r["size"] == size and r["variant"] == variant]
+            if group:
+                yield size, variant, group
+
+
 def summarise(rows: list[dict], args) -> str:
     head = (["n_train", "variant"] + [f"gap s in [{lo:g},{hi:g})" for lo, hi in SUMMARY_BANDS]
             + ["memorised fraction", "NN dist / held-out NN dist"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for size in _ints(args.sizes):
-        for variant in args.variants.split(","):
-            group = [r for r in rows if r["size"] == size and r["variant"] == variant]
-            if not group:
-                continue
-            cells = [str(size), LABELS.get(variant, variant)]
-            cells += [_mean_std(_band_gap(r, band) for r in group) for band in SUMMARY_BANDS]
-            cells += [_mean_std(r["memorised_fraction"] for r in group),
-                      _mean_std(r["nn_distance_ratio"] for r in group)]
-            lines.append("| " + " | ".join(cells) + " |")
+    for size, variant, group in _groups(rows, args):
+        cells = [str(size), LABELS.get(variant, variant)]
+        cells += [_mean_std(_band_gap(r, band) for r in group) for band in SUMMARY_BANDS]
+        cells += [_mean_std(r["memorised_fraction"] for r in group),
+                  _mean_std(r["nn_distance_ratio"] for r in group)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -135,17 +140,13 @@ def per_band_table(rows: list[dict], args) -> str:
     bands = [(r["sigma_low"], r["sigma_high"]) for r in rows[0]["loss_by_band"]]
     head = ["n_train", "variant"] + [f"[{lo:g},{hi:g}) train / held-out" for lo, hi in bands]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for size in _ints(args.sizes):
-        for variant in args.variants.split(","):
-            group = [r for r in rows if r["size"] == size and r["variant"] == variant]
-            if not group:
-                continue
-            cells = [str(size), LABELS.get(variant, variant)]
-            for i in range(len(bands)):
-                tr = statistics.fmean(r["loss_by_band"][i]["train"] for r in group)
-                ho = statistics.fmean(r["loss_by_band"][i]["heldout"] for r in group)
-                cells.append(f"{tr:.4f} / {ho:.4f}")
-            lines.append("| " + " | ".join(cells) + " |")
+    for size, variant, group in _groups(rows, args):
+        cells = [str(size), LABELS.get(variant, variant)]
+        for i in range(len(bands)):
+            tr = statistics.fmean(r["loss_by_band"][i]["train"] for r in group)
+            ho = statistics.fmean(r["loss_by_band"][i]["heldout"] for r in group)
+            cells.append(f"{tr:.4f} / {ho:.4f}")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

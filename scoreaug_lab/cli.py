@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .diffusion import VARIANTS
+from .transforms import parse_value
 
 PROG = "scoreaug-lab"
 
@@ -31,12 +32,7 @@ def _option_value(text: str):
         return tuple(_option_value(part.strip()) for part in text.split(",") if part.strip())
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            continue
-    return text
+    return parse_value(text)
 
 
 def _key_values(items) -> dict:

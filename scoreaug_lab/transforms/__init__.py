@@ -31,7 +31,7 @@ def get_transform(name: str, kind: str = "points", **kwargs) -> Transform:
         raise ValueError(f"bad options for transform {name!r}: {err}") from None
 
 
-def _value(text: str):
+def parse_value(text: str):
     """An option value: an int, else a float, else the text itself (e.g. interpolation=nearest)."""
     for cast in (int, float):
         try:
@@ -53,7 +53,7 @@ def parse_transforms(spec: str, kind: str = "points") -> list[Transform]:
             key, sep, value = opt.partition("=")
             if not sep:
                 raise ValueError(f"transform option {opt!r} must look like key=value")
-            kwargs[key.strip()] = _value(value.strip())
+            kwargs[key.strip()] = parse_value(value.strip())
         out.append(get_transform(name.strip(), kind, **kwargs))
     return out
 
