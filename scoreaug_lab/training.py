@@ -279,8 +279,10 @@ def _train_loop(config: TrainConfig, resume: bool, info: DistInfo, device):
     train_x = data.train.to(device)
     train_y = data.train_labels.to(device) if config.class_cond else None
     batch_shape = (config.batch_size, *train_x.shape[1:])
-    mine = torch.arange(config.batch_size, device=device)[shard_slice(config.batch_size, info.rank, info.world_size)]
-    parts = mine.split(micro)  # this rank's micro-batches of the global batch
+    shard = shard_slice(config.batch_size, info.rank, info.world_size)
+    mine = torch.arange(config.batch_size, device=device)[shard]
+    # this rank's micro-batches of the global batch, as slices (views: cheaper than index tensors)
+    parts = [slice(a, min(a + micro, shard.stop)) for a in range(shard.start, shard.stop, micro)]
     use_amp = config.amp and device.type == "cuda"
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     rank_local_rng = has_dropout(model)

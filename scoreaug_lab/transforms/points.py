@@ -82,8 +82,8 @@ class Rot90(PlanarTransform):
         return self._apply(y, (4 - params) % 4)
 
     def encode(self, params):
-        k = params[:, 0].long()
-        return torch.nn.functional.one_hot(k, 4)[:, 1:].to(params.dtype)
+        k = params[:, :1]  # one-hot of k without slot 0 (k = 0 is the identity); params are checked in {0..3}
+        return (k == torch.tensor([1.0, 2.0, 3.0], device=k.device, dtype=k.dtype)).to(params.dtype)
 
 
 class Flip(PlanarTransform):
