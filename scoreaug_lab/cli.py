@@ -87,6 +87,9 @@ def build_parser() -> Parser:
     e.add_argument("--n-samples", type=int, default=1000, help="samples to draw (default 1000)")
     e.add_argument("--seed", type=int, default=0, help="first sampling seed; also seeds the metrics (default 0)")
     e.add_argument("--n-per-band", type=int, default=512, help="probes per sigma band (default 512)")
+    e.add_argument("--class-label", default=None, help="class-conditional runs: a class for every sample, or "
+                   "'cycle' (seed mod number of classes: balanced, like the reference images; the default for "
+                   "such runs), or 'none' (unconditional, for runs trained with label dropout)")
     _add_image_eval_options(e)
     _add_sampler_options(e)
 
@@ -292,14 +295,22 @@ def _equivariance_sampler(run, spec):
 def cmd_evaluate(args) -> int:
     from .checkpoint import save_json
     from .evaluation import GRID_FILE, draw_samples, evaluate_images, evaluate_points
+    from .metrics import model_device
     from .runs import load_run
     if args.n_samples < 2:
         raise ValueError(f"--n-samples must be >= 2, got {args.n_samples}")
     run = load_run(args.run, args.device)
     seeds = range(args.seed, args.seed + args.n_samples)
-    samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args))
+    label_spec = args.class_label
+    if label_spec is None and getattr(run.model, "label_dim", 0):
+        label_spec = "cycle"  # a class-conditional model samples every class in turn
+    label_spec = None if label_spec == "none" else label_spec
+    labels = _sample_labels(label_spec, seeds, run.model, model_device(run.model))
+    samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args),
+                           **({} if labels is None else {"labels": labels}))
     result = {"run": str(run.run_dir), "step": run.step, "variant": run.config.variant,
-              "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}"}
+              "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}",
+              "sampling_labels": label_spec or "none (unconditional)"}
     if run.setup.data.kind == "images":
         from .classifier import default_classifier_path
         if args.n_equivariance < 1:

@@ -141,7 +141,7 @@ def test_presets_and_explicit_overrides():
         _train_args("--preset", name)  # every preset validates (transforms parse, options are known)
 
 
-def test_cli_digits_train_and_sample_grid(tmp_path, capsys):
+def test_cli_digits_train_and_sample_grid(tmp_path, capsys, monkeypatch):
     from PIL import Image
     run = tmp_path / "run"
     args = ["train", "--preset", "digits-cpu", "--data", "digits:8", "--n-train", "40", "--n-heldout", "20",
@@ -162,6 +162,25 @@ def test_cli_digits_train_and_sample_grid(tmp_path, capsys):
     assert main([*sample, "--seeds", "0", "--class-label", "12", "--out", str(tmp_path / "x.pt")]) == 2
     assert "--class-label must lie in 0..9" in capsys.readouterr().err
     assert load_run(run, device="cpu").model.label_dim == 10
+
+    # evaluate samples a class-conditional run class by class (seed mod 10) unless told otherwise
+    import scoreaug_lab.evaluation as evaluation
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("labels"))
+        return real_draw_samples(*args, **kwargs)
+
+    real_draw_samples = evaluation.draw_samples
+    monkeypatch.setattr(evaluation, "draw_samples", spy)
+    for extra, expected in (([], "cycle"), (["--class-label", "3"], "3"), (["--class-label", "none"], None)):
+        capsys.readouterr()
+        assert main(["evaluate", "--run", str(run), "--n-samples", "12", "--seed", "5", "--num-steps", "2",
+                     "--n-per-band", "4", "--n-equivariance", "2", "--fid", "none", "--device", "cpu", *extra]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["sampling_labels"] == (expected or "none (unconditional)")
+    assert seen[0].tolist() == [s % 10 for s in range(5, 17)]
+    assert seen[1].tolist() == [3] * 12 and seen[2] is None
 
 
 def test_image_grid_layout():
