@@ -145,7 +145,7 @@ class LeakageExplorer(RunBackedApp):
         if start_noise not in START_NOISE:
             raise ValueError(f"start_noise must be one of {', '.join(START_NOISE)}, got {start_noise!r}")
         start_ctl = W.ToggleButtons(options=[(label, key) for key, label in START_NOISE.items()], value=start_noise,
-                                    description="start noise")
+                                    description="start noise", style={"button_width": "auto"})
         if self.mode == "toy":
             if not str(data).startswith("toy:"):
                 raise ValueError(f"on-the-fly runs are for toy data (toy:...), got {data!r}")
@@ -174,7 +174,8 @@ class LeakageExplorer(RunBackedApp):
             ]), W.HBox([
                 self.add_control("denoiser", W.ToggleButtons(options=[("trained networks", "network"),
                                                                       ("optima (closed form)", "optimum")],
-                                                             value=denoiser, description="denoiser")),
+                                                             value=denoiser, description="denoiser",
+                                                             style={"button_width": "auto"})),
             ])]
         else:
             uncond, cond = self._run_options()
@@ -197,14 +198,14 @@ class LeakageExplorer(RunBackedApp):
                                      marker=dict(size=4, color="rgba(255,127,14,0.45)")), row=1, col=col)
             fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name=SET_LABELS[name],
                                      marker=dict(size=3, color=colours[name], opacity=0.6)), row=1, col=col)
-        fig.update_layout(width=1050, height=400, margin=dict(l=30, r=10, t=60, b=30),
+        fig.update_layout(width=940, height=400, margin=dict(l=30, r=10, t=60, b=30),
                           legend=dict(orientation="h", y=-0.08))
         for col in (1, 2, 3):
             fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
         self.figures["samples"] = fig
         self.figures["distances"] = go.FigureWidget(
             data=[go.Bar(x=[SET_LABELS[s] for s in SETS], y=[0, 0, 0], name=REF_LABELS[r]) for r in REFERENCES],
-            layout=dict(width=620, height=340, barmode="group", title="sliced Wasserstein distance of the samples",
+            layout=dict(width=520, height=340, barmode="group", title="sliced Wasserstein distance of the samples",
                         margin=dict(l=50, r=10, t=50, b=40), yaxis=dict(title="SW2", rangemode="tozero")))
         self.summary = W.HTML(value="")
         self._finish(*rows, W.HBox([self.progress, self.note]), fig,

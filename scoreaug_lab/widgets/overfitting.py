@@ -113,7 +113,8 @@ class OverfittingExplorer(RunBackedApp):
                 self.add_control("transforms", W.Dropdown(options=transforms, value=transforms[0],
                                                           description="transforms")),
                 self.add_control("denoiser", W.ToggleButtons(options=[(DENOISERS[k], k) for k in choices],
-                                                             value=denoiser, description="denoiser")),
+                                                             value=denoiser, description="denoiser",
+                                                             style={"button_width": "auto"})),
                 self.add_control("band", band),
             ]
             rows = [W.HBox(controls[:1] + controls[2:3]), controls[1], W.HBox(controls[3:])]
@@ -153,7 +154,9 @@ class OverfittingExplorer(RunBackedApp):
                         legend=dict(orientation="h", y=-0.2)))
         self._scatter_box = W.Box([self.figures["samples"]])
         self._grid_box = W.Box([self.figures["grid"]], layout=W.Layout(display="none"))
-        plots = W.HBox([self._scatter_box, self._grid_box, self.figures["memorisation"], self.figures["loss"]])
+        # wrap onto a second line where the notebook is narrower than the three figures (none is clipped)
+        plots = W.HBox([self._scatter_box, self._grid_box, self.figures["memorisation"], self.figures["loss"]],
+                       layout=W.Layout(flex_flow="row wrap"))
         self._finish(*rows, W.HBox([self.progress, self.note]), plots)
 
     # --- settings -> runs ---------------------------------------------------------------------------

@@ -115,7 +115,8 @@ class ScoreFieldExplorer(WidgetApp):
         c("show_check", W.Checkbox(value=True, description="overlay the independent check", indent=False))
         c("show_jacobian", W.Checkbox(value=True, description="show the Jacobian term", indent=False))
         c("show_density", W.Checkbox(value=True, description="log-density background", indent=False))
-        self.buttons = {"train": W.Button(description="train a small model", icon="play")}
+        self.buttons = {"train": W.Button(description="train a small model", icon="play",
+                                          layout=W.Layout(width="auto"))}
         self.buttons["train"].on_click(lambda _: self.train_model())
         self.info = W.HTML()
         self.figures["fields"] = self._figure()
@@ -141,7 +142,7 @@ class ScoreFieldExplorer(WidgetApp):
 
     def _figure(self):
         fig = go.FigureWidget(make_subplots(rows=2, cols=2, subplot_titles=self._TITLES,
-                                            horizontal_spacing=0.06, vertical_spacing=0.08))
+                                            horizontal_spacing=0.06, vertical_spacing=0.12))
         z = np.zeros((self.density_size, self.density_size))
         for row, col in ((1, 1), (1, 2)):                                      # traces 0, 1: log-densities
             fig.add_trace(go.Heatmap(x=self.dens_axis, y=self.dens_axis, z=z, colorscale="Greys", reversescale=True,
@@ -163,10 +164,11 @@ class ScoreFieldExplorer(WidgetApp):
         lim = [-self.extent * 1.05, self.extent * 1.05]
         for i in range(1, 5):
             sx = "" if i == 1 else str(i)
-            fig.layout[f"xaxis{sx}"].update(range=lim, autorange=False)
+            fig.layout[f"xaxis{sx}"].update(range=lim, autorange=False, constrain="domain")
             fig.layout[f"yaxis{sx}"].update(range=lim, autorange=False, scaleanchor=f"x{sx}")
-        fig.update_layout(height=760, margin=dict(l=10, r=10, t=50, b=40),
+        fig.update_layout(width=940, height=820, margin=dict(l=10, r=10, t=60, b=40),
                           legend=dict(orientation="h", y=-0.04))
+        fig.update_annotations(font_size=13)            # the subplot titles: two lines at most, see _draw
         return fig
 
     # --- the update ---------------------------------------------------------------------------------------
@@ -288,11 +290,14 @@ class ScoreFieldExplorer(WidgetApp):
         finite = np.linalg.norm(s["data_score"], axis=1)
         reference = float(np.percentile(finite, 90)) if finite.size else 1.0
         show_check, show_jac = self.value("show_check"), self.value("show_jacobian")
+        # The maps in a batch of their own: in a batch that sets x and y of other traces, the browser loses the
+        # x and y of traces whose x and y it does not set (the maps were drawn at pixel indices, not on the grid)
         with fig.batch_update():
             fig.data[0].visible = fig.data[1].visible = densities is not None
             if densities is not None:
                 # NaN (outside T's image) as None: a gap in the heat map, and valid JSON for the front end
                 fig.data[0].z, fig.data[1].z = (np.where(np.isfinite(d), d, None) for d in densities)
+        with fig.batch_update():
             fig.data[2].x, fig.data[2].y = samples_y[:, 0].numpy(), samples_y[:, 1].numpy()
             fig.data[3].x, fig.data[3].y = samples_ty[:, 0].numpy(), samples_ty[:, 1].numpy()
             fig.data[4].x, fig.data[4].y = arrow_segments(pts, data_score.numpy(), length, reference)
@@ -312,13 +317,13 @@ class ScoreFieldExplorer(WidgetApp):
                 fig.data[9].x, fig.data[9].y = np.array([]), np.array([])
             titles = [
                 f"data: grad log p_sigma, sigma = {s['sigma']:.3g}",
-                f"push-forward through {s['transform']} (red) vs check (green): "
+                f"push-forward through {s['transform']} (red)<br>vs check (green): "
                 f"max diff {s['check_max_abs_diff']:.1e}",
                 (f"Jacobian term on its own: max |.| = {s['jacobian_max']:.3g}" if s["jacobian_max"] > 1e-10
-                 else "Jacobian term: zero (log|det J_g| is constant: a linear or affine map, or a "
-                      "volume-preserving one such as the quadratic shear)"),
+                 else "Jacobian term: zero (log|det J_g| is constant:<br>linear or affine, or volume-"
+                      "preserving, e.g. the quadratic shear)"),
                 ("model: none yet (press 'train a small model')" if model_score is None else
-                 f"model ({s['model_source']}, grey: data score): relative RMS error "
+                 f"model ({s['model_source']}, grey: data score):<br>relative RMS error "
                  f"{s['model_relative_error']:.3f} at y ~ p_sigma"),
             ]
             for ann, text in zip(fig.layout.annotations, titles):
