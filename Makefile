@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# extra JupyterLab options, e.g. LAB_ARGS="--no-browser --port 8899"; as root JupyterLab also needs --allow-root
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-fast demo benchmarks clean
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: $(STAMP)  ## start JupyterLab on the walkthrough notebooks
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(ROOT_ARGS) $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite: fast and slow tests, notebooks, browser test (skipped without chromium)
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
