@@ -1,7 +1,7 @@
 """Overfitting on CIFAR-10 subsets: no augmentation vs clean-space augmentation (clean-omega, EDM's
 non-leaking scheme) vs ScoreAug, several training-set sizes and seeds, at a CPU-sized budget.
 
-    python benchmarks/overfitting_cifar.py                       # the full CPU budget (about 25 min, 2 cores)
+    python benchmarks/overfitting_cifar.py --sizes 64,500,2000 --steps 600   # README's table (17 min, 2 cores)
     python benchmarks/overfitting_cifar.py --smoke               # a 1-minute check that everything runs
     python benchmarks/overfitting_cifar.py --sizes 500,2000 --seeds 0,1,2 --steps 400 --npz PATH
 
@@ -31,6 +31,7 @@ import torch
 from scoreaug_lab.checkpoint import atomic_write_text, save_json
 from scoreaug_lab.evaluation import draw_samples
 from scoreaug_lab.metrics import memorisation, overfitting_gap
+from scoreaug_lab.presets import PAPER_TRANSFORMS
 from scoreaug_lab.runs import load_run
 from scoreaug_lab.training import TrainConfig, train
 
@@ -52,8 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--seeds", default="0,1,2", help="training seeds (default 0,1,2)")
     p.add_argument("--variants", default="noaug,clean-omega,scoreaug",
                    help="variants (default noaug,clean-omega,scoreaug)")
-    p.add_argument("--transforms", default="brightness,translate,cutout,rot90",
-                   help="augmentations (default: the paper's four, brightness,translate,cutout,rot90)")
+    p.add_argument("--transforms", default=PAPER_TRANSFORMS,
+                   help=f"augmentations (default: the paper's four, {PAPER_TRANSFORMS})")
     p.add_argument("--aug-prob", type=float, default=0.5, help="probability of transforming a sample (default 0.5)")
     p.add_argument("--model", default="unet-tiny", help="denoiser (default unet-tiny)")
     p.add_argument("--model-channels", type=int, default=16, help="U-Net base channels (default 16)")

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scoreaug_lab.presets import PAPER_TRANSFORMS
 from scoreaug_lab.training import TrainConfig, train_iter
 
 SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset.npz"
@@ -62,7 +63,7 @@ def main(argv=None) -> None:
     parser.add_argument("--chunk", type=int, default=4, help="steps per timed chunk (default 4)")
     parser.add_argument("--chunks", type=int, default=8, help="timed chunks per variant (default 8)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per variant first (default 3)")
-    parser.add_argument("--transforms", default="brightness,translate,cutout,rot90",
+    parser.add_argument("--transforms", default=PAPER_TRANSFORMS,
                         help="ScoreAug transforms (default: the paper's four)")
     parser.add_argument("--aug-prob", type=float, default=1.0, help="augmentation probability (default 1)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
@@ -120,7 +121,8 @@ def main(argv=None) -> None:
 
 
 def augmentation_cost(state, batch: int, device, repeats: int = 20) -> float:
-    """Median seconds for the ScoreAug-only work of one batch: draw, apply twice (noisy input, target), encode.
+    """Median seconds for the ScoreAug-only work of one batch, as the training step does it: draw, apply to
+    target and noisy input in one pass (apply_pair), encode.
     Less sensitive to a busy machine than the difference of two step times."""
     sampler, data = state.setup.sampler, state.setup.data
     x = data.train[:batch].to(device)
@@ -131,7 +133,7 @@ def augmentation_cost(state, batch: int, device, repeats: int = 20) -> float:
             torch.cuda.synchronize(device)
         t0 = time.perf_counter()
         draw = sampler.draw(batch, generator=generator, device=device)
-        sampler.apply(x, draw), sampler.apply(x, draw), sampler.encode(draw)
+        sampler.apply_pair(x, x, draw), sampler.encode(draw)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - t0)

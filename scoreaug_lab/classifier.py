@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .checkpoint import atomic_save, load_checkpoint
+from .distributed import DistInfo, rank_device
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -106,7 +107,7 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
                      epochs: int = 15, batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 5e-4,
                      width: int = 32, feature_dim: int = 128, seed: int = 0, augment: bool = True, device=None,
                      progress=None) -> tuple[SmallCNN, dict]:
-    """Train a `SmallCNN` with AdamW and a cosine learning-rate decay; return (net in eval mode, info).
+    """Train a `SmallCNN` with AdamW and a one-cycle learning-rate schedule (15 % warm-up); return (net in eval mode, info).
 
     info: test and train accuracy, sizes, epochs, seed, seconds; `progress(epoch, loss, test_acc)` is
     called after every epoch when given. Images (N, C, H, W) in [-1, 1], labels (N,) integers."""
@@ -119,7 +120,7 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch
         raise ValueError(f"training images {tuple(train_x.shape[1:])} and test images {tuple(test_x.shape[1:])} differ")
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be >= 1")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = rank_device(device or "auto", DistInfo())  # auto: CUDA when available, else CPU
     torch.manual_seed(seed)
     net = SmallCNN(tuple(train_x.shape[1:]), max(num_classes, 2), width, feature_dim).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)

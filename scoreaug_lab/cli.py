@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .diffusion import VARIANTS
+from .presets import PAPER_TRANSFORMS
 from .transforms import parse_value
 
 PROG = "scoreaug-lab"
@@ -131,7 +132,7 @@ def _add_train_options(t):
     t.add_argument("--variant", default=None, choices=list(VARIANTS),
                    help="noaug | clean | clean-omega | noisy | scoreaug (default noaug)")
     t.add_argument("--transforms", default=None, help="comma-separated transforms, options as name:key=value "
-                   "(default rot90,flip for points; brightness,translate,cutout,rot90 for images)")
+                   f"(default rot90,flip for points; {PAPER_TRANSFORMS} for images)")
     t.add_argument("--aug-prob", type=float, default=None,
                    help="probability that a sample is transformed (default 0.5)")
     t.add_argument("--model", default=None, help=f"denoiser: {' | '.join(sorted(MODELS))} "
@@ -147,7 +148,8 @@ def _add_train_options(t):
     t.add_argument("--grad-clip", type=float, default=None, help="gradient-norm clip, 0 for none (default 1)")
     t.add_argument("--grad-accum", type=int, default=None, help="gradient-accumulation micro-batches per process "
                    "(default 1)")
-    t.add_argument("--ema-decay", type=float, default=None, help="EMA decay per step (default 0.999)")
+    t.add_argument("--ema-decay", type=float, default=None, help="EMA decay per step, ramped up as min(decay, (1 + n) / (10 + n)) over the first updates "
+                   "(default 0.999)")
     t.add_argument("--xflip", action=argparse.BooleanOptionalAction, default=None,
                    help="clean x-flips of training images with probability 1/2 (default off)")
     t.add_argument("--class-cond", action=argparse.BooleanOptionalAction, default=None,
@@ -171,24 +173,21 @@ def _add_train_options(t):
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-# `train` option (argparse dest) -> TrainConfig field, for the options a preset may set.
-TRAIN_FIELDS = ("data", "n_train", "n_heldout", "data_seed", "variant", "transforms", "aug_prob", "model",
-                "sigma_data", "steps", "batch_size", "lr", "weight_decay", "warmup_steps", "grad_clip",
-                "grad_accum", "ema_decay", "xflip", "class_cond", "label_dropout", "seed", "ckpt_every",
-                "log_every", "eval_every", "device", "amp", "channels_last", "compile")
-
-
 def train_config_from_args(args):
     """TrainConfig from parsed `train` options: TrainConfig defaults, then the preset, then explicit options."""
+    from dataclasses import fields
+
     from .presets import get_preset
     from .training import TrainConfig
+    # every `train` option whose argparse dest is a TrainConfig field (set below: out, progress, model_kwargs)
+    settable = {f.name for f in fields(TrainConfig)} - {"out", "progress", "model_kwargs", "preset"}
     values = {}
     if args.preset:
         values = get_preset(args.preset)
         values["preset"] = args.preset
         if args.model is not None and args.model != values.get("model"):
             values.pop("model_kwargs", None)  # the preset's model options belong to the preset's model
-    values.update({name: getattr(args, name) for name in TRAIN_FIELDS if getattr(args, name) is not None})
+    values.update({name: value for name, value in vars(args).items() if name in settable and value is not None})
     if args.model_opt:
         values["model_kwargs"] = {**values.get("model_kwargs", {}), **_key_values(args.model_opt)}
     values.update(out=args.out, progress=not args.no_progress)
@@ -228,9 +227,9 @@ def _save_samples(samples, path: Path, train=None) -> None:
 
 
 def _sample_labels(spec, seeds, model, device):
-    """--class-label: None (unconditional), an integer for every sample, or 'cycle' (seed mod classes)."""
+    """--class-label: None or 'none' (unconditional), an integer for every sample, or 'cycle' (seed mod classes)."""
     import torch
-    if spec is None:
+    if spec is None or spec == "none":
         return None
     classes = getattr(model, "label_dim", 0)
     if not classes:
@@ -304,13 +303,12 @@ def cmd_evaluate(args) -> int:
     label_spec = args.class_label
     if label_spec is None and getattr(run.model, "label_dim", 0):
         label_spec = "cycle"  # a class-conditional model samples every class in turn
-    label_spec = None if label_spec == "none" else label_spec
     labels = _sample_labels(label_spec, seeds, run.model, model_device(run.model))
     samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args),
                            **({} if labels is None else {"labels": labels}))
     result = {"run": str(run.run_dir), "step": run.step, "variant": run.config.variant,
               "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}",
-              "sampling_labels": label_spec or "none (unconditional)"}
+              "sampling_labels": "none (unconditional)" if labels is None else label_spec}
     if run.setup.data.kind == "images":
         from .classifier import default_classifier_path
         if args.n_equivariance < 1:

@@ -141,11 +141,6 @@ def check_same_on_all_ranks(value: int, info: DistInfo, device, what: str) -> No
                          "that every node shares")
 
 
-def barrier(info: DistInfo) -> None:
-    if info.distributed and dist.is_initialized():
-        dist.barrier()
-
-
 __all__ = ["DistInfo", "detect", "rank_device", "distributed_context", "shard_slice", "micro_batch_size",
            "rank_step_seed", "check_same_on_all_ranks",
-           "mean_over_ranks", "barrier"]
+           "mean_over_ranks"]

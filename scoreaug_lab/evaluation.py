@@ -51,17 +51,10 @@ def _stderr(message: str) -> None:
 
 
 def save_grid(images: torch.Tensor, path, nrow: int = 8) -> Path:
-    """A PNG grid of images (N, C, H, W) in [-1, 1] (plotting.save_image_grid when present, else
-    torchvision.utils.save_image)."""
-    from . import plotting
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if hasattr(plotting, "save_image_grid"):
-        plotting.save_image_grid(images, path, nrow=nrow)
-    else:
-        from torchvision.utils import save_image
-        save_image((images.float().clamp(-1, 1) + 1) / 2, str(path), nrow=nrow, padding=1)
-    return path
+    """A PNG grid of images (N, C, H, W) in [-1, 1] (see plotting.save_image_grid)."""
+    from .plotting import save_image_grid
+    save_image_grid(images, path, nrow=nrow)
+    return Path(path)
 
 
 def fid_kid(samples: torch.Tensor, data, kind: str = "both", classifier_path=None, default_classifier=None,
@@ -130,8 +123,9 @@ def evaluate_images(model, data, samples: torch.Tensor, sampler, *, n_per_band: 
                                              n_per_band=n_per_band, seed=seed, batch_size=batch_size)
     timings["loss_by_band"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    result["memorisation"] = memorisation(samples, data.train)
-    result["memorisation_of_heldout"] = memorisation(data.heldout[: samples.shape[0]], data.train)
+    device = model_device(model)  # nearest neighbours among the training images: on the model's device
+    result["memorisation"] = memorisation(samples, data.train, device=device)
+    result["memorisation_of_heldout"] = memorisation(data.heldout[: samples.shape[0]], data.train, device=device)
     timings["memorisation"] = time.perf_counter() - clock
     clock = time.perf_counter()
     conditioned = getattr(model, "omega_dim", 0) > 0

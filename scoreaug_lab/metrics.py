@@ -66,18 +66,29 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, ratio: float = MEMO
     return {"memorised_fraction": memorised.double().mean().item(), "mean_nn_distance": d[:, 0].mean().item()}
 
 
-def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, n_projections: int = 256, seed: int = 0,
-                       n_quantiles: int = 512) -> float:
-    """Sliced 2-Wasserstein distance: sqrt of the mean over random unit directions of W2^2 between the
-    1-D projections, each W2 computed exactly from matched quantiles (so sample sizes may differ)."""
-    x, y = _flat(a), _flat(b)
+def projected_quantiles(x: torch.Tensor, n_projections: int = 256, seed: int = 0,
+                        n_quantiles: int = 512) -> torch.Tensor:
+    """Quantiles (Q, P) of the projections of x (N, ...) on P random unit directions (fixed by `seed`):
+    computed once per point set, a table can be compared with many others (`sliced_w2`)."""
+    x = _flat(x)
     g = torch.Generator().manual_seed(seed)
     dirs = torch.randn(x.shape[1], n_projections, generator=g, dtype=torch.float64)
     dirs = dirs / dirs.norm(dim=0, keepdim=True)
     q = (torch.arange(n_quantiles, dtype=torch.float64) + 0.5) / n_quantiles
-    qa = torch.quantile(x @ dirs, q, dim=0)   # (Q, P)
-    qb = torch.quantile(y @ dirs, q, dim=0)
+    return torch.quantile(x @ dirs, q, dim=0)
+
+
+def sliced_w2(qa: torch.Tensor, qb: torch.Tensor) -> float:
+    """Sliced 2-Wasserstein distance from two `projected_quantiles` tables of the same seed."""
     return ((qa - qb) ** 2).mean().sqrt().item()
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, n_projections: int = 256, seed: int = 0,
+                       n_quantiles: int = 512) -> float:
+    """Sliced 2-Wasserstein distance: sqrt of the mean over random unit directions of W2^2 between the
+    1-D projections, each W2 computed exactly from matched quantiles (so sample sizes may differ)."""
+    return sliced_w2(projected_quantiles(a, n_projections, seed, n_quantiles),
+                     projected_quantiles(b, n_projections, seed, n_quantiles))
 
 
 MMD_BANDWIDTHS = (0.05, 0.1, 0.2, 0.5, 1.0)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 # The paper's CIFAR-10 setting, re-derived from the EDM paper's description of its DDPM++ CIFAR-10 runs
 # (batch 512, 200 M training images, Adam lr 1e-3 with a 10 M-image warm-up, EMA half-life 0.5 M
-# images, dropout 0.13, dataset x-flips, augmentation probability 0.12) with the ScoreAug paper's four
-# linear transforms. bf16 autocast and channels_last are speed options for GPUs.
+# images, dropout 0.13, augmentation probability 0.12) with the ScoreAug paper's four linear transforms.
+# Dataset x-flips are this preset's choice: EDM's description of its CIFAR-10 runs may not use them (its
+# flips sit inside the augmentation pipeline); use --no-xflip to leave them out. bf16 autocast and channels_last are speed options for GPUs.
 PAPER_BATCH = 512
 PAPER_STEPS = 200_000_000 // PAPER_BATCH            # 390,625 optimiser steps = 200 M images
 PAPER_WARMUP = 10_000_000 // PAPER_BATCH            # 19,531 steps = 10 M images

@@ -36,8 +36,9 @@ from .checkpoint import atomic_save, load_checkpoint, save_json
 from .data import data_kind, load_data
 from .diffusion import diffusion_loss, draw_training_noise, get_variant
 from .distributed import (DistInfo, check_same_on_all_ranks, distributed_context, mean_over_ranks,
-                          micro_batch_size, rank_step_seed, shard_slice)
+                          micro_batch_size, rank_device, rank_step_seed, shard_slice)
 from .metrics import overfitting_gap
+from .presets import PAPER_TRANSFORMS
 from .models import build_model
 from .models.embedding import drop_labels, labels_to_onehot
 from .transforms import build_sampler, parse_transforms
@@ -48,7 +49,7 @@ METRICS = "metrics.jsonl"
 
 # What "auto" means for --model and --transforms, per data kind.
 DEFAULT_MODELS = {"points": "mlp", "images": "unet-tiny"}
-DEFAULT_TRANSFORMS = {"points": "rot90,flip", "images": "brightness,translate,cutout,rot90"}
+DEFAULT_TRANSFORMS = {"points": "rot90,flip", "images": PAPER_TRANSFORMS}
 
 
 @dataclass
@@ -155,13 +156,8 @@ def check_resumable(saved: dict, config: TrainConfig) -> None:
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; otherwise the named device."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA device is available")
-    return device
+    """'auto' -> CUDA when available, else CPU; otherwise the named device (outside torchrun)."""
+    return rank_device(spec, DistInfo())
 
 
 def ema_with_warmup(decay: float):
@@ -277,7 +273,8 @@ def _train_loop(config: TrainConfig, resume: bool, info: DistInfo, device):
     net, ddp = _wrap_for_training(model, config, info, device)  # after loading: DDP broadcasts rank 0's weights
 
     train_x = data.train.to(device)
-    train_y = data.train_labels.to(device) if config.class_cond else None
+    # class labels as one-hot rows, converted (and range-checked) once rather than every step
+    train_y = labels_to_onehot(data.train_labels.to(device), data.num_classes) if config.class_cond else None
     batch_shape = (config.batch_size, *train_x.shape[1:])
     shard = shard_slice(config.batch_size, info.rank, info.world_size)
     mine = torch.arange(config.batch_size, device=device)[shard]
@@ -303,7 +300,7 @@ def _train_loop(config: TrainConfig, resume: bool, info: DistInfo, device):
             noise = draw_training_noise(batch_shape, setup.variant, setup.sampler, generator, device, train_x.dtype)
             labels = None
             if train_y is not None:
-                labels = labels_to_onehot(train_y[idx], data.num_classes)  # (B, K)
+                labels = train_y[idx]  # (B, K)
                 if config.label_dropout > 0:
                     labels = drop_labels(labels, config.label_dropout, generator)
             if rank_local_rng:

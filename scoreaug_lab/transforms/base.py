@@ -155,6 +155,13 @@ def randint(batch, high, generator, device, cols: int = 1) -> torch.Tensor:
     return torch.clamp(torch.floor(u * high), max=high - 1)
 
 
+def quarter_turn_code(params: torch.Tensor) -> torch.Tensor:
+    """omega of a rotation by k quarter turns, params (B, 1) holding k in {0, 1, 2, 3}: one-hot of k
+    without the slot of k = 0 (the identity), shape (B, 3)."""
+    k = params[:, :1].round()
+    return (k == torch.arange(1, 4, device=k.device, dtype=k.dtype)).to(params.dtype)
+
+
 @dataclass
 class Draw:
     """One draw of the sampler: which transform each sample got (-1 = identity) and its parameters."""
@@ -262,12 +269,7 @@ class TransformSampler:
         n = a.shape[0]
         # the draw stacked twice (torch.cat is several times cheaper than Tensor.repeat on the CPU)
         choice, params = torch.cat([draw.choice] * 2), [torch.cat([p, p]) for p in draw.params]
-        if self.whole_batch:
-            for t in self.transforms:
-                t._check_shape(a)
-            both = self._map_whole_batch(torch.cat([a, b]), choice, params)
-        else:
-            both = self._map(torch.cat([a, b]), Draw(choice, params), inverse=False)
+        both = self._map(torch.cat([a, b]), Draw(choice, params), inverse=False)
         return both[:n], both[n:]
 
     def inverse(self, y: torch.Tensor, draw: Draw) -> torch.Tensor:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Transform, randint, uniform
+from .base import Transform, quarter_turn_code, randint, uniform
 from .geometry import (INTERPOLATIONS, gather_pixels, low_precision, pixel_indices, resample,
                        rot90_sources, rotation_matrix, shift_sources)
 
@@ -253,8 +253,7 @@ class Rot90(ImageTransform):
         return self._apply(y, (4 - params).remainder(4))
 
     def encode(self, params):
-        k = params[:, 0].round().long()
-        return torch.nn.functional.one_hot(k, 4)[:, 1:].to(params.dtype)
+        return quarter_turn_code(params)
 
 
 class XFlip(ImageTransform):

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .base import Transform, randint, uniform
+from .base import Transform, quarter_turn_code, randint, uniform
 
 
 class PlanarTransform(Transform):
@@ -82,8 +82,7 @@ class Rot90(PlanarTransform):
         return self._apply(y, (4 - params) % 4)
 
     def encode(self, params):
-        k = params[:, :1]  # one-hot of k without slot 0 (k = 0 is the identity); params are checked in {0..3}
-        return (k == torch.tensor([1.0, 2.0, 3.0], device=k.device, dtype=k.dtype)).to(params.dtype)
+        return quarter_turn_code(params)
 
 
 class Flip(PlanarTransform):

@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 
 from ..data import load_data
 from ..diffusion import get_variant
+from ..metrics import projected_quantiles, sliced_w2  # one quantile table per point set, nine cheap distances
 from ..notebook import by_size
 from ..runs import read_config
 from ..training import TrainConfig
@@ -51,24 +52,6 @@ REF_LABELS = {"data": "to the data", "transformed": "to T(data)", "augmented": "
 # ScoreAug model at the wrong noise level: it expects a * sigma where the sampler holds sigma).
 START_NOISE = {"matched": "as in training (T(noise) for noisy space)", "plain": "plain noise"}
 RANGE_ATTRS = ("max_log", "max_angle", "max_shift", "max_shear", "max_a", "max_strength")
-
-
-def projected_quantiles(x: torch.Tensor, n_projections: int = 256, seed: int = 0,
-                        n_quantiles: int = 512) -> torch.Tensor:
-    """Quantiles (Q, P) of the projections of x (N, d) on the random unit directions that
-    `metrics.sliced_wasserstein` uses for the same seed: computed once per point set, so that the widget's
-    nine distances cost nine subtractions (`sliced_w2` of two of them equals sliced_wasserstein(a, b))."""
-    x = x.reshape(x.shape[0], -1).double()
-    g = torch.Generator().manual_seed(seed)
-    dirs = torch.randn(x.shape[1], n_projections, generator=g, dtype=torch.float64)
-    dirs = dirs / dirs.norm(dim=0, keepdim=True)
-    q = (torch.arange(n_quantiles, dtype=torch.float64) + 0.5) / n_quantiles
-    return torch.quantile(x @ dirs, q, dim=0)
-
-
-def sliced_w2(qa: torch.Tensor, qb: torch.Tensor) -> float:
-    """Sliced 2-Wasserstein distance from two `projected_quantiles` tables."""
-    return ((qa - qb) ** 2).mean().sqrt().item()
 
 
 def params_at(transform, amount: float) -> torch.Tensor:
@@ -247,12 +230,9 @@ class LeakageExplorer(RunBackedApp):
         if self.mode == "runs":
             names = self._transform_names(self.value("conditioned"))
             if list(self.controls["transform"].options) != names:  # another conditioned run: its transforms
-                self._ready = False
-                try:
+                with self.hold(refresh=False):  # inside update: no second refresh
                     self.controls["transform"].options = names
                     self.controls["transform"].value = name if name in names else names[0]
-                finally:
-                    self._ready = True
                 name = self.value("transform")
             runs = [self.cache.load(self.value("unconditioned")), self.cache.load(self.value("conditioned"))]
             self.state.update(mode="runs", denoiser="network")

@@ -209,14 +209,10 @@ class OverfittingExplorer(RunBackedApp):
         control = self.controls["run"]
         current = control.value
         options = self._run_options()
-        self._ready = False
-        try:
+        with self.hold():  # one refresh after both changes
             control.options = options
             values = [v for _, v in options]
             control.value = current if current in values else values[0]
-        finally:
-            self._ready = True
-        self.refresh()
 
     # --- the view -----------------------------------------------------------------------------------
     def update(self) -> None:

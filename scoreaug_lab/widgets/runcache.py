@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import load_checkpoint
+from ..metrics import model_device
 from ..runs import load_run, read_metrics
 from ..sampling import sample
 from ..training import CHECKPOINT, CONFIG, TrainConfig, train_iter
@@ -107,9 +108,6 @@ class RunCache:
         self._lock = threading.RLock()
 
     # --- runs ------------------------------------------------------------------------------------
-    def path_for(self, config: TrainConfig) -> Path:
-        return self.root / config_key(config)
-
     def cached(self, config: TrainConfig) -> CachedRun | None:
         """The run of `config` if it is in memory or finished on disk (then loaded), else None."""
         key = config_key(config)
@@ -184,8 +182,7 @@ class RunCache:
         """Samples (n, *data_shape) of any denoiser, seeds seed ... seed + n - 1, on the CPU (not memoised)."""
         if n < 1:
             raise ValueError(f"number of samples must be >= 1, got {n}")
-        params = list(model.parameters()) if hasattr(model, "parameters") else []
-        device = params[0].device if params else torch.device("cpu")
+        device = model_device(model)
         if omega is not None:
             omega = omega.to(device)
         with torch.no_grad():
@@ -232,11 +229,6 @@ class BackgroundTrainer:
         self._pending = None
         self._thread: threading.Thread | None = None
         self.current = None  # the job being trained
-
-    @property
-    def busy(self) -> bool:
-        with self._cond:
-            return self._pending is not None or self.current is not None
 
     def submit(self, configs, on_progress=None, on_done=None) -> None:
         with self._cond:

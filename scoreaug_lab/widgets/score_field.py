@@ -11,7 +11,8 @@ score. Four panels at the chosen noise level sigma:
      overlaid with an independent check: the closed form where there is one (orthogonal T: T s(T^T y);
      scaling a: s(y / a) / a; other linear A: A^-T s(A^-1 y)), else autograd (torch.func) of the
      push-forward log-density log p_sigma(g(y)) + log|det J_g(y)|
-  3. the Jacobian term on its own (zero for linear maps, not for tanh or the quadratic shear)
+  3. the Jacobian term on its own (zero for linear maps and volume-preserving ones such as the quadratic
+     shear; not for tanh)
   4. a model's score (D(y; sigma) - y) / sigma^2 (Tweedie) beside the data score; the model is given or
      trained on demand in a couple of seconds (button "train a small model", or `train_model()`).
 """
