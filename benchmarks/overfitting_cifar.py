@@ -2,7 +2,7 @@
 non-leaking scheme) vs ScoreAug, several training-set sizes and seeds, at a CPU-sized budget.
 
     python benchmarks/overfitting_cifar.py --sizes 64,500,2000 --steps 600   # README's table (17 min, 2 cores)
-    python benchmarks/overfitting_cifar.py --smoke               # a 1-minute check that everything runs
+    python benchmarks/overfitting_cifar.py --smoke               # a check that everything runs (6 tiny runs)
     python benchmarks/overfitting_cifar.py --sizes 500,2000 --seeds 0,1,2 --steps 400 --npz PATH
 
 Every run trains a small U-Net with `scoreaug_lab.training` into --out/<size>-<variant>-s<seed> (a run
@@ -19,7 +19,6 @@ It prints a table of mean +- std over seeds (sample std, n - 1) and writes it, w
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import statistics
 import sys
@@ -29,14 +28,13 @@ from pathlib import Path
 import torch
 
 from scoreaug_lab.checkpoint import atomic_write_text, save_json
+from scoreaug_lab.data.images import SHARED_CIFAR_NPZ, local_cifar_npz
 from scoreaug_lab.evaluation import draw_samples
 from scoreaug_lab.metrics import memorisation, overfitting_gap
 from scoreaug_lab.presets import PAPER_TRANSFORMS
 from scoreaug_lab.runs import load_run
 from scoreaug_lab.training import TrainConfig, train
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_NPZ = ROOT.parent / "shared" / "data" / "cifar10_subset.npz"
 LABELS = {"noaug": "no aug", "clean-omega": "clean-space (omega)", "scoreaug": "ScoreAug"}
 SUMMARY_BANDS = ((0.05, 0.2), (0.2, 1.0), (1.0, 5.0))
 
@@ -47,7 +45,7 @@ def _ints(text: str) -> list[int]:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--npz", default=os.environ.get("SCOREAUG_CIFAR_NPZ", str(DEFAULT_NPZ)),
+    p.add_argument("--npz", default=str(local_cifar_npz() or SHARED_CIFAR_NPZ),
                    help="local CIFAR-10 .npz (default ../shared/data/cifar10_subset.npz or $SCOREAUG_CIFAR_NPZ)")
     p.add_argument("--sizes", default="500,2000", help="training-set sizes (default 500,2000)")
     p.add_argument("--seeds", default="0,1,2", help="training seeds (default 0,1,2)")

@@ -17,7 +17,6 @@ pixels); any --data spec of the toolkit works too.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -26,10 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scoreaug_lab.data.images import local_cifar_npz
 from scoreaug_lab.presets import PAPER_TRANSFORMS
 from scoreaug_lab.training import TrainConfig, train_iter
-
-SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset.npz"
 
 
 def random_cifar_npz(folder: Path, n_train: int = 10_000, n_test: int = 100) -> Path:
@@ -45,8 +43,8 @@ def random_cifar_npz(folder: Path, n_train: int = 10_000, n_test: int = 100) -> 
 def resolve_data(spec: str, folder: Path) -> tuple[str, str]:
     """(data spec, description) for --data."""
     if spec == "auto":
-        local = Path(os.environ.get("SCOREAUG_CIFAR_NPZ", SHARED_NPZ))
-        if local.is_file():
+        local = local_cifar_npz()
+        if local is not None:
             return f"cifar10:{local}", f"CIFAR-10 subset {local}"
         spec = "random"
     if spec == "random":

@@ -36,7 +36,7 @@ from scoreaug_lab.widgets import LeakageExplorer, OverfittingExplorer, SamplerEx
 from scoreaug_lab.widgets import TransformExplorer
 from scoreaug_lab.widgets.overfitting import TOY_MODEL_TEACH
 from scoreaug_lab.widgets.score_field import train_toy_denoiser
-from scoreaug_lab.widgets.transform_explorer import default_cifar_path
+from scoreaug_lab.data.images import local_cifar_npz
 
 IMAGE_TARGET_MS = 50.0
 RESAMPLE_TARGET_MS = 300.0
@@ -94,7 +94,7 @@ def log_uniform(rng: random.Random, low: float, high: float, n: int) -> list[flo
 
 
 def bench_transform_explorer(args, rng, rows) -> None:
-    path = args.cifar if args.cifar else default_cifar_path()
+    path = args.cifar if args.cifar else local_cifar_npz()
     if path is not None:
         app = TransformExplorer(data="cifar10", cifar_path=path, seed=args.seed)
         label = "TransformExplorer (CIFAR-10 32x32)"

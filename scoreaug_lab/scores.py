@@ -282,18 +282,22 @@ def _fixed_params(transform, params) -> torch.Tensor:
 
 def transform_inverse_map(transform, params):
     """g = T^-1 for a Transform with one fixed parameter row (n_params,) or (1, n_params): a batched
-    function (B, ...) -> (B, ...) usable under torch.func (no input checks inside). Points outside T's
-    image raise the transform's own ValueError before any differentiation."""
+    function (B, ...) -> (B, ...) usable under torch.func, with no input checks inside (points outside T's
+    image give NaN, e.g. a gap in a plotted density). Its `.check(y)` raises the transform's own ValueError
+    for such points; the push-forward scores below call it before any differentiation."""
     if not transform.invertible:
         raise ValueError(f"transform {transform.name!r} is not invertible: no push-forward density")
     params = _fixed_params(transform, params)
 
+    def params_for(y):
+        return params.to(device=y.device, dtype=y.dtype).expand(y.shape[0], -1)
+
     def inverse(y):
-        return transform._inverse(y, params.to(device=y.device, dtype=y.dtype).expand(y.shape[0], -1))
+        return transform._inverse(y, params_for(y))
 
     def checked(y):
         transform._check_x(y, "y")
-        transform._check_inverse_domain(y, params.to(device=y.device, dtype=y.dtype).expand(y.shape[0], -1))
+        transform._check_inverse_domain(y, params_for(y))
         return y
 
     inverse.check = checked
@@ -310,13 +314,9 @@ def transform_pushforward_score_terms(score_fn, transform, params):
 def transform_pushforward_score(score_fn, transform, params):
     """Score of the distribution of T(x; params) for x with score score_fn (B, d) -> (B, d), params fixed:
     y -> J_{T^-1}(y)^T s_X(T^-1 y) + grad_y log|det J_{T^-1}(y)|, batched (torch.func)."""
-    terms = transform_pushforward_score_terms(score_fn, transform, params)
-
-    def score(y):
-        transported, volume = terms(y)
-        return transported + volume
-
-    return score
+    inverse = transform_inverse_map(transform, params)
+    score = pushforward_score(score_fn, inverse)
+    return lambda y: score(inverse.check(y))
 
 
 def transform_matrix(transform, params, dim: int) -> torch.Tensor:

@@ -9,10 +9,11 @@
    sympy reduces lhs - rhs to 0 where it can (proved), else the two are compared numerically at sample
    points (the result's `check` says which). The inverse comes from the structure of the map
    (tanh -> atanh, x**p -> y**(1/p), a triangular 2-D map solved one equation at a time), else
-   sympy.solve (1-D and linear maps), with the branch chosen by round-tripping points of the domain.
+   sympy.solve (1-D maps, linear maps, and triangular 2-D maps one equation at a time), with the branch chosen by round-tripping points of the domain.
    Where no closed form is found (e.g. the radial map r -> r + b r^3), the inverse is numeric:
    Newton's method on f(x) = y, and the score is written in terms of the preimage x.
-2. EDM preconditioning identities (`edm_identities`), checked against scoreaug_lab.diffusion.
+2. EDM preconditioning identities proved symbolically (`edm_identities`); `edm_numeric_check` compares the
+   coefficients with scoreaug_lab.diffusion.
 3. Noise covariance T T^T of image transforms written as explicit matrices on a small grid
    (`noise_covariance_table`).
 """
@@ -68,13 +69,6 @@ def logistic_logpdf(x_symbols, loc=0, scale=1):
     return sp.Add(*[-sp.log(4 * scale) - 2 * sp.log(sp.cosh((v - loc) / (2 * scale))) for v in xs])
 
 
-def mixture_logpdf_from(mixture, x_symbols):
-    """The sympy log-density of a scoreaug_lab.data.GaussianMixture (float64 numbers become Floats)."""
-    means = [[sp.Float(float(v)) for v in row] for row in mixture.means.tolist()]
-    return gaussian_mixture_logpdf(x_symbols, means, [sp.Float(float(s)) for s in mixture.stds.tolist()],
-                                   [sp.Float(float(w)) for w in mixture.weights.tolist()])
-
-
 # ======================================================================================================
 # Small numeric helpers: expressions evaluated on (B, d) arrays / tensors
 # ======================================================================================================
@@ -96,7 +90,7 @@ def _rows_function(exprs, symbols, backend: str):
             cols = [points[:, i] for i in range(points.shape[1])]
             vals = fn(*cols)
             zero = cols[0] * 0  # broadcast constants under torch.func as well
-            return torch.stack([v + zero if isinstance(v, torch.Tensor) else zero + v for v in vals], dim=1)
+            return torch.stack([zero + v for v in vals], dim=1)
     else:
         def rows(points):
             points = np.asarray(points)
@@ -777,14 +771,13 @@ def edm_identities() -> list[dict]:
     ]
     out = []
     for name, lhs, rhs in rows:
-        if isinstance(rhs, sp.logic.boolalg.BooleanAtom) or rhs is sp.true:
-            proved = bool(sp.simplify(lhs) == sp.true)
-            difference = sp.simplify(lhs)
+        shown = sp.simplify(lhs)
+        if isinstance(rhs, sp.logic.boolalg.BooleanAtom):  # a statement: proved when it simplifies to True
+            difference, proved = shown, shown == sp.true
         else:
             difference = sp.simplify(lhs - rhs)
             proved = difference == 0
-        out.append({"identity": name, "lhs": sp.simplify(lhs), "rhs": rhs, "difference": difference,
-                    "proved": bool(proved)})
+        out.append({"identity": name, "lhs": shown, "rhs": rhs, "difference": difference, "proved": bool(proved)})
     return out
 
 

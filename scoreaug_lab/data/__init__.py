@@ -61,19 +61,17 @@ def data_kind(spec: str) -> str:
 
 def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> DataSplit:
     family, name = parse_spec(spec)
+    kind = data_kind(spec)  # a clear error for an unknown family
     if n_train < 1:
         raise ValueError(f"--n-train must be >= 1, got {n_train}")
-    if family == "toy":
+    if kind == "points":
         if name not in TOY_SETS:
             raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOY_SETS)}")
         pool = sample_toy(name, max(POOL_SIZE, n_train), seeded_generator(seed, 0))
         heldout = sample_toy(name, n_heldout, seeded_generator(seed, 1))
         return DataSplit(spec, "points", pool[:n_train].contiguous(), heldout, truth=true_distribution(name))
-    if family in IMAGE_FAMILIES:
-        from .images import load_image_data  # imported lazily: numpy/sklearn/torchvision paths
-        return DataSplit(spec, "images", **load_image_data(family, name, n_train, n_heldout, seed))
-    raise ValueError(f"unknown data spec {spec!r}; expected toy:{{{','.join(TOY_SETS)}}}, "
-                     f"cifar10[:FILE.npz] or digits[:SIZE]")
+    from .images import load_image_data  # imported lazily: numpy/sklearn/torchvision paths
+    return DataSplit(spec, "images", **load_image_data(family, name, n_train, n_heldout, seed))
 
 
 __all__ = ["DataSplit", "data_kind", "GaussianMixture", "TOY_SETS", "load_data", "ring_mixture", "sample_toy",

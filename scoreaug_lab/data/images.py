@@ -36,6 +36,18 @@ def data_dir() -> Path:
     return Path(os.environ.get("SCOREAUG_DATA_DIR", "data"))
 
 
+SHARED_CIFAR_NPZ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10_subset.npz"
+
+
+def local_cifar_npz() -> Path | None:
+    """The local CIFAR-10 .npz: $SCOREAUG_CIFAR_NPZ, else the shared subset next to the project
+    (../shared/data/cifar10_subset.npz), where the file exists; None otherwise."""
+    env = os.environ.get("SCOREAUG_CIFAR_NPZ")
+    candidates = [Path(env).expanduser()] if env else []
+    candidates.append(SHARED_CIFAR_NPZ)
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def uint8_to_unit(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) in 0..255 -> float32 (N, C, H, W) in [-1, 1]: x / 127.5 - 1."""
     x = torch.from_numpy(np.asarray(images).astype(np.float32))  # a fresh, writable copy
@@ -65,6 +77,8 @@ def take_balanced(x: torch.Tensor, y: torch.Tensor, n: int, generator: torch.Gen
     if n > x.shape[0]:
         raise ValueError(f"{what}: asked for {n} images but only {x.shape[0]} are available")
     order = balanced_order(y, generator)[:n]
+    if isinstance(x, np.ndarray):  # raw uint8 images (CIFAR-10): select first, convert only the selection
+        return x[order.numpy()], y[order].contiguous()
     return x[order].contiguous(), y[order].contiguous()
 
 
@@ -148,9 +162,11 @@ def load_cifar10(source: str, n_train: int, n_heldout: int, seed: int = 0) -> di
         x_tr, y_tr, x_te, y_te = read_cifar10_npz(source)
     else:
         x_tr, y_tr, x_te, y_te = read_cifar10_torchvision()
-    return _split(uint8_to_unit(x_tr), torch.from_numpy(y_tr.astype(np.int64)),
-                  uint8_to_unit(x_te), torch.from_numpy(y_te.astype(np.int64)),
-                  n_train, n_heldout, seed, num_classes=10, class_names=CIFAR10_CLASSES, what="cifar10")
+    # the uint8 arrays are split first and only the chosen images become floats (60,000 of them would be
+    # 740 MB of float32 for a 500-image run)
+    return _split(x_tr, torch.from_numpy(y_tr.astype(np.int64)), x_te, torch.from_numpy(y_te.astype(np.int64)),
+                  n_train, n_heldout, seed, num_classes=10, class_names=CIFAR10_CLASSES, what="cifar10",
+                  convert=uint8_to_unit)
 
 
 # ---------------------------------------------------------------------------------------------- digits
@@ -194,12 +210,16 @@ def load_digits(option: str, n_train: int, n_heldout: int, seed: int = 0) -> dic
                   class_names=tuple(str(k) for k in range(10)), what="digits")
 
 
-def _split(x_pool, y_pool, x_hold, y_hold, n_train, n_heldout, seed, *, num_classes, class_names, what) -> dict:
-    """Balanced, nested training subset (stream 0 of `seed`) and held-out subset (stream 1)."""
+def _split(x_pool, y_pool, x_hold, y_hold, n_train, n_heldout, seed, *, num_classes, class_names, what,
+           convert=None) -> dict:
+    """Balanced, nested training subset (stream 0 of `seed`) and held-out subset (stream 1); `convert`
+    turns the chosen images into float tensors (for pools kept as raw arrays)."""
     from . import seeded_generator  # the package's seed streams (no import cycle at call time)
     train, train_y = take_balanced(x_pool, y_pool, n_train, seeded_generator(seed, 0), f"{what} --n-train")
     n_heldout = min(int(n_heldout), x_hold.shape[0])
     heldout, heldout_y = take_balanced(x_hold, y_hold, n_heldout, seeded_generator(seed, 1), f"{what} held-out")
+    if convert is not None:
+        train, heldout = convert(train), convert(heldout)
     return dict(train=train, heldout=heldout, train_labels=train_y, heldout_labels=heldout_y,
                 num_classes=num_classes, class_names=class_names)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from pathlib import Path
 
 import ipywidgets as W
@@ -35,6 +34,7 @@ from PIL import Image as PILImage
 from plotly.subplots import make_subplots
 
 from ..data import TOY_SETS, data_kind, load_data
+from ..data.images import local_cifar_npz
 from ..metrics import model_device
 from ..scores import ideal_denoiser
 from ..transforms import registry
@@ -48,14 +48,6 @@ CLEAN_ORACLE = "clean-space optimum"
 MODEL = "model"
 HIST_BINS = np.linspace(-4.0, 4.0, 41)          # noise in units of sigma
 POINT_RANGE = 2.5                               # plotted square [-2.5, 2.5]^2 for point clouds
-
-
-def default_cifar_path() -> Path | None:
-    """$SCOREAUG_CIFAR_NPZ, else the shared CIFAR-10 subset next to the project, where present."""
-    env = os.environ.get("SCOREAUG_CIFAR_NPZ")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10_subset.npz")
-    return next((p for p in candidates if p.is_file()), None)
 
 
 def _short(params) -> str:
@@ -127,7 +119,7 @@ class TransformExplorer(WidgetApp):
         self.n_train, self.n_points, self.n_noise_draws = int(n_train), int(n_points), int(n_noise_draws)
         self.seed = int(seed)
         self.specs = {"digits": f"digits:{int(digits_size)}"}
-        path = default_cifar_path() if cifar_path is None else (Path(cifar_path) if cifar_path else None)
+        path = local_cifar_npz() if cifar_path is None else (Path(cifar_path) if cifar_path else None)
         if path is not None:
             self.specs["cifar10"] = f"cifar10:{path}"
         self.specs.update({f"toy:{name}": f"toy:{name}" for name in TOY_SETS})
