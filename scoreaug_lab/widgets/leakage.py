@@ -286,13 +286,18 @@ class LeakageExplorer(RunBackedApp):
         uncond_v, cond_v = PAIRS[pair]
         base = ("optimum", self.data_spec, self.n_train, spec, self.aug_prob, self.n_draws, self.seed)
         p_key = tuple(params.flatten().tolist())
+
+        def optimum(key, variant, **kwargs):  # built once per key, like the samples drawn from it
+            return self.cache.memo(("model", *key), lambda: variant_optimum(data.train, variant, sampler,
+                                                                             dtype=torch.float32, **kwargs))
+
+        keys = {"unconditioned": (*base, uncond_v), "conditioned_0": (*base, cond_v),
+                "conditioned_T": (*base, cond_v, name, p_key)}
         models = {
-            "unconditioned": (variant_optimum(data.train, uncond_v, sampler, n_draws=self.n_draws, seed=self.seed,
-                                              dtype=torch.float32), None, (*base, uncond_v)),
-            "conditioned_0": (variant_optimum(data.train, cond_v, sampler, dtype=torch.float32), None,
-                              (*base, cond_v)),
-            "conditioned_T": (variant_optimum(data.train, cond_v, sampler, at=(name, params), dtype=torch.float32),
-                              None, (*base, cond_v, name, p_key)),
+            "unconditioned": (optimum(keys["unconditioned"], uncond_v, n_draws=self.n_draws, seed=self.seed),
+                              None, keys["unconditioned"]),
+            "conditioned_0": (optimum(keys["conditioned_0"], cond_v), None, keys["conditioned_0"]),
+            "conditioned_T": (optimum(keys["conditioned_T"], cond_v, at=(name, params)), None, keys["conditioned_T"]),
         }
         omega = sampler.omega_for(name, params)[0]
         self._show(("toy", self.data_spec, self.n_train), data, sampler, transform, params, models,

@@ -42,10 +42,16 @@ class IdealDenoiser:
 
 
 class MixtureDenoiser:
-    """The true (MMSE) denoiser of a GaussianMixture, called like a model."""
+    """The true (MMSE) denoiser of a GaussianMixture, called like a model: the reference a perfectly
+    generalising model would match (its samples are fresh data)."""
+
+    omega_dim = 0
 
     def __init__(self, mixture):
         self.mixture = mixture
+
+    def parameters(self):  # no learnable parameters (lets callers ask for a device)
+        return iter(())
 
     def __call__(self, x, sigma, omega=None, labels=None):
         return self.mixture.denoiser(x.double(), torch.as_tensor(sigma, dtype=torch.float64)).to(x.dtype)

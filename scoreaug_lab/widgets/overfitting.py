@@ -28,9 +28,10 @@ from ..notebook import by_size
 from ..runs import read_config
 from ..training import TrainConfig
 from ..transforms import build_sampler
+from .oracles import MixtureDenoiser
 from .run_app import RunBackedApp, axis_range, grid_rgb, png_data_uri
 from .runcache import list_runs
-from .variant_optima import truth_denoiser, variant_optimum
+from .variant_optima import variant_optimum
 
 SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 TRANSFORM_CHOICES = ("rot90,flip", "rotate", "scale:max_log=0.405", "translate:max_shift=0.5")
@@ -182,12 +183,14 @@ class OverfittingExplorer(RunBackedApp):
     def _oracle(self, n_train: int, variant: str, transforms: str, denoiser: str):
         data = self._data(n_train)
         if denoiser == "truth":
-            return data, truth_denoiser(data.truth), ("truth", self.data_spec, n_train)
+            return data, MixtureDenoiser(data.truth), ("truth", self.data_spec, n_train)
         sampler = build_sampler(transforms, "points", self.aug_prob) if VARIANTS[variant].augmented else None
         draws = oracle_draws(n_train)
-        model = variant_optimum(data.train, variant, sampler, n_draws=draws, seed=self.seed, dtype=torch.float32)
-        return data, model, ("optimum", self.data_spec, n_train, variant, transforms if sampler else "",
-                             self.aug_prob, draws)
+        key = ("optimum", self.data_spec, n_train, variant, transforms if sampler else "", self.aug_prob, draws)
+        # built once per key (its k-means draws cost more than a redraw of the figures that use it)
+        model = self.cache.memo(("model", *key), lambda: variant_optimum(
+            data.train, variant, sampler, n_draws=draws, seed=self.seed, dtype=torch.float32))
+        return data, model, key
 
     # --- runs folder --------------------------------------------------------------------------------
     def _run_options(self):

@@ -79,10 +79,6 @@ class MixtureOptimum:
             self.a_inv = torch.linalg.inv(a).to(dtype)                          # (J, d, d)
             self.log_det = det.abs().log().to(dtype)                            # (J,)
 
-    @property
-    def n_components(self) -> int:
-        return self.values.shape[0] * self.values.shape[1]
-
     def parameters(self):  # no learnable parameters (lets callers ask for a device)
         return iter(())
 
@@ -178,25 +174,4 @@ def variant_optimum(train: torch.Tensor, variant, sampler=None, at=None, n_draws
                           dtype=dtype)
 
 
-class TrueDenoiser:
-    """The true-distribution denoiser of a closed-form data law (a GaussianMixture) in the model calling
-    convention: the reference a perfectly generalising model would match (its samples are fresh data)."""
-
-    omega_dim = 0
-
-    def __init__(self, mixture, sigma_data: float = SIGMA_DATA):
-        self.mixture, self.sigma_data = mixture, float(sigma_data)
-
-    def parameters(self):
-        return iter(())
-
-    @torch.no_grad()
-    def __call__(self, x, sigma, omega=None, labels=None):
-        return self.mixture.denoiser(x, torch.as_tensor(sigma, dtype=torch.float64).reshape(-1))
-
-
-def truth_denoiser(mixture) -> TrueDenoiser:
-    return TrueDenoiser(mixture)
-
-
-__all__ = ["MixtureOptimum", "TrueDenoiser", "affine_parts", "transform_draws", "variant_optimum", "truth_denoiser"]
+__all__ = ["MixtureOptimum", "affine_parts", "transform_draws", "variant_optimum"]
