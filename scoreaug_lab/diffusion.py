@@ -10,7 +10,7 @@ The formulation is EDM's (Karras et al. 2022), re-derived here (not copied):
     lambda  = (s^2 + sd^2) / (s * sd)^2      (so lambda * c_out^2 = 1)
     ln s ~ N(P_mean, P_std^2), P_mean = -1.2, P_std = 1.2
 
-with s = sigma and sd = sigma_data. `scoreaug_lab.symbolic` proves the identities with sympy.
+with s = sigma and sd = sigma_data. `scoreaug_lab.symbolic.edm` proves the identities with sympy.
 
 The grid of variants (see `VARIANTS`), with T one transform drawn per sample and omega its code:
 
@@ -22,7 +22,6 @@ The grid of variants (see `VARIANTS`), with T one transform drawn per sample and
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -112,84 +111,95 @@ class LossBatch:
 
 
 @dataclass
-class TrainingNoise:
-    """The randomness of one training batch: noise levels, noises and the transform draw.
+class TrainingRandomness:
+    """Every random number of one training batch: noise levels, unit noises and the transform draw.
 
-    Drawn once for a whole (global) batch, then sliced, so that gradient accumulation and data-parallel
-    ranks see exactly the numbers a single full batch would."""
+    The caller draws it (`draw_training_randomness`) and the loss only consumes it (the k-diffusion
+    contract). Drawn once for a whole (global) batch, then sliced with `select`, so that gradient
+    accumulation and data-parallel ranks see exactly the numbers one full batch would."""
 
-    sigma: torch.Tensor          # (B,)
-    noise: torch.Tensor          # (B, ...)
-    draw: object | None = None   # transforms.Draw, or None without augmentation
+    sigma: torch.Tensor                   # (B,) noise levels
+    noise: torch.Tensor                   # (B, ...) unit Gaussian noise n, the input holds sigma * n
+    transform_draw: object | None = None  # transforms.Draw (one transform per sample), None without augmentation
 
-    def select(self, idx) -> "TrainingNoise":
-        return TrainingNoise(self.sigma[idx], self.noise[idx], None if self.draw is None else self.draw.select(idx))
+    def select(self, idx) -> "TrainingRandomness":
+        draw = None if self.transform_draw is None else self.transform_draw.select(idx)
+        return TrainingRandomness(self.sigma[idx], self.noise[idx], draw)
 
 
-def draw_training_noise(shape, variant: Variant, augment=None, generator: torch.Generator | None = None,
-                        device=None, dtype=torch.float32) -> TrainingNoise:
-    """sigma ~ lognormal, n ~ N(0, I) of `shape` (B, ...), and one transform per sample when augmenting."""
+def draw_training_randomness(shape, variant: str | Variant, augment=None, generator: torch.Generator | None = None,
+                             device=None, dtype=torch.float32) -> TrainingRandomness:
+    """sigma ~ lognormal, n ~ N(0, I) of `shape` (B, ...), and one transform per sample when the variant
+    augments (`augment`: a transforms.TransformSampler), drawn from `generator` in that order."""
+    variant = get_variant(variant)
     sigma = sample_sigma(shape[0], generator, device=device, dtype=dtype)
     noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
     draw = None
     if variant.augmented:
-        if augment is None:
-            raise ValueError(f"variant {variant.name!r} needs transforms; none were given")
+        _need_transforms(variant, augment)
         draw = augment.draw(shape[0], generator=generator, device=device)
-    return TrainingNoise(sigma, noise, draw)
+    return TrainingRandomness(sigma, noise, draw)
 
 
-def make_training_pair(x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, variant: Variant,
-                       augment=None, generator: torch.Generator | None = None, draw=None):
-    """Build (input, target, omega) for one batch of the given variant.
-
-    x0, noise: (B, ...); sigma: (B,). `augment` is a `TransformSampler` (needed for augmented variants);
-    it draws one transform per sample (or the identity with probability 1 - p) and its omega, unless a
-    `draw` is given.
-    """
-    sig = expand_sigma(sigma, x0)
-    if not variant.augmented:
-        return x0 + sig * noise, x0, None
+def _need_transforms(variant: Variant, augment) -> None:
     if augment is None:
         raise ValueError(f"variant {variant.name!r} needs transforms; none were given")
+
+
+def make_training_pair(x0: torch.Tensor, randomness: TrainingRandomness, variant: str | Variant, augment=None):
+    """(model input, target, omega) of one batch x0 (B, ...) for a cell of the grid (module docstring).
+    omega is None when the variant does not condition on the transform."""
+    variant = get_variant(variant)
+    sig = expand_sigma(randomness.sigma, x0)
+    if not variant.augmented:
+        return x0 + sig * randomness.noise, x0, None
+    _need_transforms(variant, augment)
+    draw = randomness.transform_draw
     if draw is None:
-        draw = augment.draw(x0.shape[0], generator=generator, device=x0.device)
+        raise ValueError(f"variant {variant.name!r} needs a transform draw in its training randomness")
     if variant.space == "clean":
-        target = augment.apply(x0, draw)
-        model_input = target + sig * noise
-    else:  # noisy space: transform the noisy sample itself
-        target, model_input = augment.apply_pair(x0, x0 + sig * noise, draw)
+        target = augment.apply_unchecked(x0, draw)
+        model_input = target + sig * randomness.noise
+    else:  # noisy space: transform the noisy sample itself, in one pass with the target
+        target, model_input = augment.apply_pair(x0, x0 + sig * randomness.noise, draw)
     omega = augment.encode(draw) if variant.conditioned else None
     return model_input, target, omega
 
 
-def diffusion_loss(model, x0: torch.Tensor, variant: str | Variant = "noaug", augment=None,
-                   generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-                   sigma_data: float | None = None, noise: TrainingNoise | None = None) -> LossBatch:
-    """EDM-weighted denoising loss for one batch of clean data x0 (B, ...).
-
-    All randomness (sigma, noise, transforms) comes from `generator`, or from a pre-drawn `noise`
-    (see `draw_training_noise`), so a run is reproducible and resumable bit for bit.
-    """
-    variant = get_variant(variant)
+def check_loss_inputs(x0: torch.Tensor, randomness: TrainingRandomness) -> None:
+    """Clear errors for a batch the loss cannot use (one host sync: call it where data enters, not per step)."""
+    if x0.ndim < 2 or x0.shape[0] < 1:
+        raise ValueError(f"x0 must be a non-empty batch (B, ...), got shape {tuple(x0.shape)}")
+    if randomness.sigma.shape != (x0.shape[0],) or randomness.noise.shape != x0.shape:
+        raise ValueError(f"sigma must be ({x0.shape[0]},) and noise {tuple(x0.shape)}, got "
+                         f"{tuple(randomness.sigma.shape)} and {tuple(randomness.noise.shape)}")
     if not torch.isfinite(x0).all():
         raise ValueError("x0 contains NaN or infinite values")
-    sd = sigma_data if sigma_data is not None else getattr(model, "sigma_data", SIGMA_DATA)
-    if noise is None:
-        noise = draw_training_noise(x0.shape, variant, augment, generator, x0.device, x0.dtype)
-    model_input, target, omega = make_training_pair(x0, noise.sigma, noise.noise, variant, augment, draw=noise.draw)
-    denoised = model(model_input, noise.sigma, omega=omega, labels=labels)
-    sq = (denoised.float() - target.float()) ** 2
-    per_sample = loss_weight(noise.sigma.float(), sd) * sq.reshape(sq.shape[0], -1).mean(dim=1)
-    return LossBatch(per_sample.mean(), per_sample, model_input, target, noise.sigma, omega)
+    if not (torch.isfinite(randomness.sigma).all() and (randomness.sigma > 0).all()):
+        raise ValueError("sigma must be finite and > 0")
+
+
+def diffusion_loss(model, x0: torch.Tensor, randomness: TrainingRandomness, variant: str | Variant = "noaug",
+                   augment=None, labels: torch.Tensor | None = None, sigma_data: float | None = None,
+                   check: bool = True) -> LossBatch:
+    """EDM-weighted denoising loss lambda(sigma) * mean ||D(input; sigma, omega) - target||^2 of one batch.
+
+    x0 (B, ...) clean data; `randomness` (from `draw_training_randomness`) holds every random number, so a
+    run is reproducible and resumable bit for bit. The error is computed in x0's precision (float64 stays
+    float64), at least float32 (bf16/fp16 outputs under autocast are promoted). check=False skips the
+    input checks (the training loop validates its data once, where it enters)."""
+    variant = get_variant(variant)
+    if check:
+        check_loss_inputs(x0, randomness)
+    sd = model.sigma_data if sigma_data is None else sigma_data
+    model_input, target, omega = make_training_pair(x0, randomness, variant, augment)
+    denoised = model(model_input, randomness.sigma, omega=omega, labels=labels)
+    work = torch.promote_types(x0.dtype, torch.float32)
+    sq = (denoised.to(work) - target.to(work)) ** 2
+    per_sample = loss_weight(randomness.sigma.to(work), sd) * sq.reshape(sq.shape[0], -1).mean(dim=1)
+    return LossBatch(per_sample.mean(), per_sample, model_input, target, randomness.sigma, omega)
 
 
 def sigma_bands(edges=(0.002, 0.05, 0.2, 1.0, 5.0, 80.0)):
     """Consecutive (low, high) noise-level bands used by the per-band metrics."""
     return list(zip(edges[:-1], edges[1:]))
-
-
-def log_uniform_sigmas(n: int, low: float, high: float, generator=None) -> torch.Tensor:
-    """n noise levels with ln sigma uniform on [ln low, ln high]."""
-    u = torch.rand(n, generator=generator, dtype=torch.float64)
-    return torch.exp(math.log(low) + u * (math.log(high) - math.log(low))).float()

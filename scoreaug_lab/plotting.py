@@ -56,3 +56,24 @@ def save_image_grid(images, path, nrow: int | None = None, padding: int = 2, min
     grid = image_grid(images, nrow=nrow, padding=padding, min_size=min_size)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_image(grid, str(path))
+
+
+def seed_strip(ax, groups, ylabel: str = "", reference=None, reference_label: str = "fresh data") -> None:
+    """groups {label: [one value per seed]}: a black dot per seed, and the mean ± std (open circle, bars).
+    reference: one value (a dashed line across) or {label: value} (a dashed line per group)."""
+    import numpy as np
+
+    from .summary import mean_std
+    for i, (label, values) in enumerate(groups.items()):
+        values = [float(v) for v in values]
+        xs = np.linspace(i - 0.15, i + 0.15, len(values)) if len(values) > 1 else [i]
+        m, s = mean_std(values)
+        ax.errorbar(i, m, yerr=None if len(values) < 2 else s, fmt="o", ms=11, mfc="none", mew=2, color=f"C{i}",
+                    capsize=7, lw=2, zorder=2)
+        ax.scatter(xs, values, s=16, color="black", zorder=3)
+        if isinstance(reference, dict) and label in reference:
+            ax.hlines(reference[label], i - 0.35, i + 0.35, colors="gray", linestyles="--", zorder=1)
+    if reference is not None and not isinstance(reference, dict):
+        ax.axhline(reference, color="gray", ls="--", lw=1, label=reference_label)
+    ax.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right")
+    ax.set_ylabel(ylabel)

@@ -1,10 +1,18 @@
-"""Named training configurations, selected with `scoreaug-lab train --preset NAME`.
+"""Named training configurations: the image presets of `scoreaug-lab train --preset NAME`, and the toy and
+digits recipes that notebooks, widgets, benchmarks and `scoreaug-lab prepare` share.
 
 A preset fixes the scale of a run (data, model, batch, duration, optimiser, EMA, augmentation strength),
 not the experiment: the variant (noaug, clean-omega, scoreaug, ...) is still chosen with --variant, and
-any option given explicitly on the command line overrides the preset's value.
+any option given explicitly on the command line overrides the preset's value. A recipe (`toy_config`,
+`digits_config`, `mixture_config`) returns a whole TrainConfig at the walkthrough's teaching or test size
+(SCOREAUG_SIZE, see `notebook.notebook_size`).
 """
 from __future__ import annotations
+
+from .config import TrainConfig
+from .diffusion import get_variant
+from .notebook import notebook_size
+from .transforms import PAPER_TRANSFORMS
 
 # The paper's CIFAR-10 setting, re-derived from the EDM paper's description of its DDPM++ CIFAR-10 runs
 # (batch 512, 200 M training images, Adam lr 1e-3 with a 10 M-image warm-up, EMA half-life 0.5 M
@@ -15,7 +23,6 @@ PAPER_BATCH = 512
 PAPER_STEPS = 200_000_000 // PAPER_BATCH            # 390,625 optimiser steps = 200 M images
 PAPER_WARMUP = 10_000_000 // PAPER_BATCH            # 19,531 steps = 10 M images
 PAPER_EMA = 0.5 ** (PAPER_BATCH / 500_000)          # half-life of 500,000 images: 0.99929 per step
-PAPER_TRANSFORMS = "brightness,translate,cutout,rot90"
 
 PRESETS = {
     "cifar10-paper": dict(
@@ -48,4 +55,59 @@ def get_preset(name: str) -> dict:
     return values
 
 
-__all__ = ["PRESETS", "get_preset"]
+# --- the walkthrough's recipes ------------------------------------------------------------------------
+# Toy 2-D runs: a small MLP, about 1,000 steps (a few seconds per run on a CPU) at teaching size.
+TOY_TRAINING = dict(n_heldout=1000, model="mlp", batch_size=128, lr=3e-3, ema_decay=0.995)
+TOY_MODEL = {"teach": dict(width=128, depth=2, fourier_features=32), "test": dict(width=32, depth=1, fourier_features=8)}
+TOY_STEPS = {"teach": 1000, "test": 60}
+# Digits (16x16): a tiny U-Net, about 0.2 M parameters at teaching size.
+DIGIT_MODEL = {"teach": dict(model_channels=16),
+               "test": dict(model_channels=8, channel_mult=(1, 2), mid_attention=False)}
+DIGIT_STEPS = {"teach": 2000, "test": 4}
+DIGIT_BATCH = {"teach": 64, "test": 16}
+DIGIT_EVALS = {"teach": 8, "test": 1}      # train/held-out evaluations logged during a run
+
+
+def _size(size: str | None) -> str:
+    return notebook_size() if size is None else size
+
+
+def toy_config(variant: str = "noaug", transforms: str = "rot90,flip", n_train: int = 64, seed: int = 0,
+               data: str = "toy:gmm8", aug_prob: float = 0.5, steps: int | None = None, evals: int = 10,
+               data_seed: int = 0, size: str | None = None, **overrides) -> TrainConfig:
+    """A toy 2-D run: `variant` with `transforms` (ignored, and normalised, without augmentation, so that one
+    noaug run serves every transform family) on `n_train` points of `data`; `evals` train/held-out evaluations."""
+    size = _size(size)
+    steps = TOY_STEPS[size] if steps is None else int(steps)
+    augmented = get_variant(variant).augmented
+    values = {**TOY_TRAINING, "data": data, "n_train": n_train, "variant": variant,
+              "transforms": transforms if augmented else "auto", "aug_prob": aug_prob if augmented else 0.5,
+              "model_kwargs": dict(TOY_MODEL[size]), "steps": steps, "seed": seed, "data_seed": data_seed,
+              "log_every": max(1, steps // 50), "ckpt_every": steps,
+              "eval_every": max(1, steps // evals) if evals else 0}
+    return TrainConfig(**{**values, **overrides})
+
+
+def digits_config(variant: str = "noaug", n_train: int = 32, seed: int = 0, transforms: str = PAPER_TRANSFORMS,
+                  aug_prob: float = 0.5, size: str | None = None, **overrides) -> TrainConfig:
+    """A digits run (scikit-learn's 8x8 digits padded to 16x16): a tiny U-Net; the data draw follows the seed."""
+    size = _size(size)
+    steps, evals = DIGIT_STEPS[size], DIGIT_EVALS[size]
+    values = dict(data="digits", n_train=n_train, n_heldout=300, model="unet-tiny", model_kwargs=dict(DIGIT_MODEL[size]),
+                  variant=variant, transforms=transforms, aug_prob=aug_prob, batch_size=DIGIT_BATCH[size],
+                  steps=steps, lr=2e-3, warmup_steps=100, ema_decay=0.998, seed=seed, data_seed=seed,
+                  log_every=max(1, steps // 40), eval_every=max(1, steps // evals) if evals else 0, ckpt_every=steps)
+    return TrainConfig(**{**values, **overrides})
+
+
+def mixture_config(steps: int = 400, seed: int = 0, **overrides) -> TrainConfig:
+    """A small MLP trained without augmentation on 8,192 points of the 8-mode ring (so many that it learns
+    the true distribution rather than the points): the model of the score-field and sampler lessons."""
+    values = dict(data="toy:gmm8", n_train=8192, n_heldout=500, model="mlp",
+                  model_kwargs=dict(width=64, depth=2, fourier_features=32), batch_size=256, lr=3e-3,
+                  ema_decay=0.99, steps=steps, seed=seed, log_every=max(1, steps // 20), ckpt_every=steps)
+    return TrainConfig(**{**values, **overrides})
+
+
+__all__ = ["PRESETS", "PAPER_TRANSFORMS", "get_preset", "toy_config", "digits_config", "mixture_config",
+           "TOY_TRAINING", "TOY_MODEL", "TOY_STEPS", "DIGIT_MODEL", "DIGIT_STEPS"]

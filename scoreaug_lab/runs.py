@@ -6,7 +6,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .checkpoint import load_checkpoint
-from .training import CHECKPOINT, CONFIG, METRICS, TrainConfig, build_setup, resolve_device
+from .config import TrainConfig
+from .run_folder import CHECKPOINT, CONFIG, METRICS
+from .setup import build_setup, resolve_device
 
 
 def load_run(run_dir, device: str = "auto", use_ema: bool = True) -> SimpleNamespace:
@@ -42,3 +44,16 @@ def read_config(run_dir) -> TrainConfig:
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} holds no {CONFIG}")
     return TrainConfig.from_dict(json.loads(path.read_text()))
+
+
+def list_runs(runs_dir) -> list[Path]:
+    """Run folders (holding config.json and checkpoint.pt) directly in `runs_dir` or one level below, sorted."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise FileNotFoundError(f"runs folder {runs_dir} does not exist")
+    found = []
+    for candidate in [runs_dir, *sorted(p for p in runs_dir.iterdir() if p.is_dir())]:
+        for folder in [candidate] if candidate == runs_dir else [candidate, *sorted(candidate.iterdir())]:
+            if folder.is_dir() and (folder / CHECKPOINT).is_file() and (folder / CONFIG).is_file():
+                found.append(folder)
+    return sorted(dict.fromkeys(found))

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .data.toy import GaussianMixture
+from .transforms.linear import transform_matrix  # noqa: F401  (re-exported: the matrix of a linear T)
 
 
 def _flat(x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +59,7 @@ def ideal_denoiser(y: torch.Tensor, sigma, train: torch.Tensor, values: torch.Te
 
 def ideal_score(y: torch.Tensor, sigma, train: torch.Tensor) -> torch.Tensor:
     """Score of the noisy empirical distribution: (D*(y) - y) / sigma^2."""
-    return denoiser_to_score(ideal_denoiser(y, sigma, train), y.double(), sigma)
+    return denoiser_to_score(y.double(), sigma, ideal_denoiser(y, sigma, train))
 
 
 def _sigma_like(sigma, y: torch.Tensor) -> torch.Tensor:
@@ -67,22 +67,22 @@ def _sigma_like(sigma, y: torch.Tensor) -> torch.Tensor:
     return s.reshape(-1, *([1] * (y.ndim - 1))) if s.ndim else s
 
 
-def denoiser_to_score(denoised: torch.Tensor, y: torch.Tensor, sigma) -> torch.Tensor:
+def denoiser_to_score(y: torch.Tensor, sigma, denoised: torch.Tensor) -> torch.Tensor:
     """Tweedie: grad log p_sigma(y) = (D(y) - y) / sigma^2."""
     return (denoised - y) / _sigma_like(sigma, y) ** 2
 
 
-def score_to_denoiser(score: torch.Tensor, y: torch.Tensor, sigma) -> torch.Tensor:
+def score_to_denoiser(y: torch.Tensor, sigma, score: torch.Tensor) -> torch.Tensor:
     """Tweedie: D(y) = y + sigma^2 grad log p_sigma(y)."""
     return y + _sigma_like(sigma, y) ** 2 * score
 
 
 # --- analytic scores and denoisers --------------------------------------------------------------------
 # A Gaussian N(mean, cov) stays Gaussian under noise: p_sigma = N(mean, cov + sigma^2 I). The Gaussian
-# mixture (isotropic components) lives in scoreaug_lab.data.GaussianMixture with its closed forms; the
-# mixture_* functions below only give it the same calling convention as the Gaussian ones.
+# mixture (isotropic components) holds its own closed forms: GaussianMixture.score(y, sigma), .denoiser(y, sigma).
+# Every score and denoiser here takes (y, sigma, <what defines the law>) in that order.
 
-def _gaussian_parts(y: torch.Tensor, mean, cov, sigma):
+def _gaussian_parts(y: torch.Tensor, sigma, mean, cov):
     """(y - mean) (B, d), noisy covariance cov + sigma^2 I (B or 1, d, d), the clean covariance (d, d)."""
     y = torch.as_tensor(y, dtype=torch.float64)
     if y.ndim != 2:
@@ -104,36 +104,26 @@ def _gaussian_parts(y: torch.Tensor, mean, cov, sigma):
     return y - mean, cov + sigma**2 * eye, cov
 
 
-def gaussian_log_prob(y, mean, cov, sigma=0.0) -> torch.Tensor:
-    """log N(y; mean, cov + sigma^2 I), (B,). cov: (d, d) or a scalar variance."""
-    diff, noisy, _ = _gaussian_parts(y, mean, cov, sigma)
+def gaussian_log_prob(y, sigma, mean, cov) -> torch.Tensor:
+    """log N(y; mean, cov + sigma^2 I), (B,). cov: (d, d) or a scalar variance; sigma = 0: the clean law."""
+    diff, noisy, _ = _gaussian_parts(y, sigma, mean, cov)
     chol = torch.linalg.cholesky(noisy)                                         # (B or 1, d, d)
     z = torch.linalg.solve_triangular(chol, diff.unsqueeze(-1), upper=False).squeeze(-1)  # (B, d)
     log_det = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)     # (B or 1,)
     return -0.5 * (z**2).sum(1) - 0.5 * log_det - 0.5 * diff.shape[1] * math.log(2 * math.pi)
 
 
-def gaussian_score(y, mean, cov, sigma=0.0) -> torch.Tensor:
+def gaussian_score(y, sigma, mean, cov) -> torch.Tensor:
     """grad_y log N(y; mean, cov + sigma^2 I) = -(cov + sigma^2 I)^-1 (y - mean), (B, d)."""
-    diff, noisy, _ = _gaussian_parts(y, mean, cov, sigma)
+    diff, noisy, _ = _gaussian_parts(y, sigma, mean, cov)
     return -torch.linalg.solve(noisy, diff.unsqueeze(-1)).squeeze(-1)
 
 
-def gaussian_denoiser(y, mean, cov, sigma) -> torch.Tensor:
+def gaussian_denoiser(y, sigma, mean, cov) -> torch.Tensor:
     """E[x0 | x0 + sigma n = y] for x0 ~ N(mean, cov): mean + cov (cov + sigma^2 I)^-1 (y - mean), (B, d)."""
-    diff, noisy, clean = _gaussian_parts(y, mean, cov, sigma)
+    diff, noisy, clean = _gaussian_parts(y, sigma, mean, cov)
     return torch.as_tensor(mean, dtype=torch.float64).reshape(-1) + (
         clean @ torch.linalg.solve(noisy, diff.unsqueeze(-1))).squeeze(-1)
-
-
-def mixture_score(y, mixture: GaussianMixture, sigma=0.0) -> torch.Tensor:
-    """Score of a GaussianMixture's noisy marginal at sigma (closed form held by the mixture), (B, d)."""
-    return mixture.score(y, sigma)
-
-
-def mixture_denoiser(y, mixture: GaussianMixture, sigma) -> torch.Tensor:
-    """MMSE denoiser of a GaussianMixture at sigma (closed form held by the mixture), (B, d)."""
-    return mixture.denoiser(y, sigma)
 
 
 def autograd_score(log_prob_fn):
@@ -317,11 +307,3 @@ def transform_pushforward_score(score_fn, transform, params):
     inverse = transform_inverse_map(transform, params)
     score = pushforward_score(score_fn, inverse)
     return lambda y: score(inverse.check(y))
-
-
-def transform_matrix(transform, params, dim: int) -> torch.Tensor:
-    """The matrix A (dim, dim) of a linear Transform with fixed params: T(x) = A x (float64)."""
-    if not transform.linear:
-        raise ValueError(f"transform {transform.name!r} is not linear: it has no single matrix")
-    params = _fixed_params(transform, params)
-    return transform.jacobian(torch.zeros(1, dim, dtype=torch.float64), params)[0]

@@ -4,28 +4,34 @@ import math
 import pytest
 import torch
 
-from scoreaug_lab.diffusion import (VARIANTS, diffusion_loss, edm_coefficients, get_variant, loss_weight,
-                                    make_training_pair, sample_sigma)
+from scoreaug_lab.diffusion import (VARIANTS, TrainingRandomness, diffusion_loss, draw_training_randomness,
+                                    edm_coefficients, get_variant, loss_weight, make_training_pair, sample_sigma)
 from scoreaug_lab.transforms import TransformSampler, get_transform
 
 SIGMAS = torch.logspace(-3, math.log10(80), 50, dtype=torch.float64)
 
 
 @pytest.mark.parametrize("sd", [0.5, 1.0, 0.2])
-def test_preconditioning_closed_forms(sd):
+def test_preconditioning_meets_its_defining_properties(sd):
+    """The coefficients are defined by properties (EDM appendix B.6), checked here rather than retyped;
+    tests/test_symbolic.py proves the same identities with sympy."""
     c_skip, c_out, c_in, c_noise = edm_coefficients(SIGMAS, sd)
     s = SIGMAS
-    assert torch.allclose(c_skip, sd**2 / (s**2 + sd**2), atol=0, rtol=1e-12)
-    assert torch.allclose(c_out, s * sd / torch.sqrt(s**2 + sd**2), rtol=1e-12)
-    assert torch.allclose(c_in, 1 / torch.sqrt(s**2 + sd**2), rtol=1e-12)
-    assert torch.allclose(c_noise, torch.log(s) / 4, rtol=1e-12)
+
+    def target_variance(c):  # Var[(x0 - c y) / 1] for x0 of variance sd^2, y = x0 + s n
+        return (1 - c) ** 2 * sd**2 + c**2 * s**2
+
+    # c_skip minimises the variance of the effective target, and c_out^2 is that minimum
+    for eps in (1e-3, -1e-3):
+        assert (target_variance(c_skip + eps) > target_variance(c_skip)).all()
+    assert (target_variance(c_skip) / c_out**2 - 1).abs().max() < 1e-12
+    # the network input has unit variance: c_in^2 (sd^2 + s^2) = 1
+    assert (c_in**2 * (sd**2 + s**2) - 1).abs().max() < 1e-12
     # lambda * c_out^2 = 1: every noise level contributes equally to the loss
     assert (loss_weight(s, sd) * c_out**2 - 1).abs().max() < 1e-12
-    # the network input has unit variance for data of variance sd^2: c_in^2 (sd^2 + s^2) = 1
-    assert (c_in**2 * (sd**2 + s**2) - 1).abs().max() < 1e-12
-    # the effective training target (x0 - c_skip y) / c_out has unit variance: (sd^2 + c_skip^2 s^2 ... )
-    target_var = ((1 - c_skip) ** 2 * sd**2 + c_skip**2 * s**2) / c_out**2
-    assert (target_var - 1).abs().max() < 1e-12
+    # c_noise is a convention (ln sigma / 4): monotone, 0 at sigma = 1
+    assert (c_noise.diff() > 0).all() and edm_coefficients(torch.ones(1, dtype=torch.float64), sd)[3].abs().item() == 0
+    assert c_out.dtype == torch.float64     # the caller's precision is kept
 
 
 def test_sigma_distribution_is_lognormal():
@@ -51,8 +57,8 @@ def _residual_covariance(variant, transform, params, sigma=0.7, n=40_000):
     draw = sampler.identity_draw(n)
     draw.choice[:] = 0                                   # every sample gets the transform ...
     draw.params[0] = params.expand(n, -1).clone()        # ... with these parameters
-    inp, target, omega = make_training_pair(x0, torch.full((n,), sigma, dtype=torch.float64), noise,
-                                            get_variant(variant), sampler, draw=draw)
+    randomness = TrainingRandomness(torch.full((n,), sigma, dtype=torch.float64), noise, draw)
+    inp, target, omega = make_training_pair(x0, randomness, variant, sampler)
     r = inp - target
     return r.T @ r / n, omega
 
@@ -108,7 +114,9 @@ def test_every_variant_builds_input_target_and_omega(variant):
     g = torch.Generator().manual_seed(3)
     x0 = torch.randn(512, 2, generator=g)
     model = Recorder()
-    out = diffusion_loss(model, x0, v, sampler if v.augmented else None, torch.Generator().manual_seed(0))
+    randomness = draw_training_randomness(x0.shape, v, sampler if v.augmented else None,
+                                          torch.Generator().manual_seed(0))
+    out = diffusion_loss(model, x0, randomness, v, sampler if v.augmented else None)
     assert out.loss.ndim == 0 and torch.isfinite(out.loss)
     assert (out.omega is not None) == v.conditioned
     if v.conditioned:
@@ -120,9 +128,19 @@ def test_every_variant_builds_input_target_and_omega(variant):
         assert zero.any() and (~untouched).any()
     if not v.augmented:
         assert torch.equal(out.target, x0)
-    # the same generator seed gives the same batch (reproducible)
-    again = diffusion_loss(Recorder(), x0, v, sampler if v.augmented else None, torch.Generator().manual_seed(0))
-    assert torch.equal(again.model_input, out.model_input)
+    # the Recorder returns its input, so the loss is lambda(sigma) * mean (input - target)^2 exactly
+    expected = loss_weight(randomness.sigma, 0.5) * ((out.model_input - out.target) ** 2).mean(1)
+    assert torch.allclose(out.per_sample, expected, rtol=1e-6)
+    # the same randomness gives the same batch (the loss draws nothing itself)
+    again = diffusion_loss(Recorder(), x0, randomness, v, sampler if v.augmented else None)
+    assert torch.equal(again.model_input, out.model_input) and torch.equal(again.loss, out.loss)
+
+
+def test_loss_keeps_float64():
+    x0 = torch.randn(16, 2, dtype=torch.float64)
+    randomness = draw_training_randomness(x0.shape, "noaug", dtype=torch.float64)
+    out = diffusion_loss(Recorder(), x0, randomness)
+    assert out.loss.dtype == torch.float64 and out.per_sample.dtype == torch.float64
 
 
 def test_noisy_space_input_is_transform_of_noisy_sample():
@@ -132,9 +150,9 @@ def test_noisy_space_input_is_transform_of_noisy_sample():
     x0 = torch.randn(64, 2, dtype=torch.float64, generator=g)
     sigma = torch.full((64,), 0.3, dtype=torch.float64)
     noise = torch.randn(64, 2, dtype=torch.float64, generator=g)
-    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    noisy_in, target, omega = make_training_pair(x0, sigma, noise, get_variant("scoreaug"), sampler, g1)
-    clean_in, target2, _ = make_training_pair(x0, sigma, noise, get_variant("clean"), sampler, g2)
+    randomness = TrainingRandomness(sigma, noise, sampler.draw(64, torch.Generator().manual_seed(5)))
+    noisy_in, target, omega = make_training_pair(x0, randomness, "scoreaug", sampler)
+    clean_in, target2, _ = make_training_pair(x0, randomness, "clean", sampler)
     a = omega.exp()  # omega = ln a for the scale transform
     # (the two paths may differ in the last bit: exp over tensors of different length is vectorised differently)
     assert torch.allclose(target, a * x0, atol=1e-12) and torch.allclose(target, target2, atol=1e-14, rtol=0)
@@ -144,9 +162,21 @@ def test_noisy_space_input_is_transform_of_noisy_sample():
 
 def test_augmented_variant_without_transforms_is_an_error():
     with pytest.raises(ValueError, match="needs transforms"):
-        diffusion_loss(Recorder(), torch.zeros(4, 2), "scoreaug", None)
+        draw_training_randomness((4, 2), "scoreaug", None)
+    randomness = draw_training_randomness((4, 2), "noaug")
+    with pytest.raises(ValueError, match="needs transforms"):
+        diffusion_loss(Recorder(), torch.zeros(4, 2), randomness, "scoreaug", None)
 
 
-def test_nan_data_is_an_error():
-    with pytest.raises(ValueError, match="NaN"):
-        diffusion_loss(Recorder(), torch.tensor([[float("nan"), 0.0]]), "noaug")
+@pytest.mark.parametrize("bad", ["x0", "sigma", "shape"])
+def test_bad_loss_inputs_are_errors(bad):
+    x0 = torch.zeros(4, 2)
+    randomness = draw_training_randomness((4, 2), "noaug")
+    if bad == "x0":
+        x0[0, 0] = float("nan")
+    elif bad == "sigma":
+        randomness.sigma[1] = -1.0
+    else:
+        x0 = torch.zeros(5, 2)
+    with pytest.raises(ValueError, match={"x0": "NaN", "sigma": "sigma", "shape": "must be"}[bad]):
+        diffusion_loss(Recorder(), x0, randomness)

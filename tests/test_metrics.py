@@ -1,9 +1,13 @@
 """Metrics against their definitions: memorisation, sliced Wasserstein, MMD, oracle errors, gaps."""
+import math
+
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from scoreaug_lab.data import load_data
-from scoreaug_lab.metrics import memorisation, mmd_rbf, oracle_errors, overfitting_gap, sliced_wasserstein
+from scoreaug_lab.metrics import (memorisation, mmd_rbf, oracle_errors, overfitting_gap, projected_quantiles,
+                                  projection_directions, sliced_w2, sliced_wasserstein)
 from scoreaug_lab.scores import ideal_denoiser
 
 
@@ -29,6 +33,73 @@ def test_sliced_wasserstein_of_a_shift():
     shifted = sliced_wasserstein(a, a + torch.tensor([1.0, 0.0]), n_projections=4000)
     assert shifted == pytest.approx((1.0 / 2) ** 0.5, rel=0.03)
 
+
+
+def _t(rows):
+    return torch.tensor(rows, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("a, b, w2", [
+    ([[0.0], [1.0]], [[0.5], [0.5]], 0.5),                 # equal sizes: matched sorted values
+    ([[0.0], [1.0]], [[0.0], [0.5], [1.0]], 12 ** -0.5),   # quantile functions differ on (1/3, 2/3), by 1/2
+    ([[0.0], [2.0], [3.0]], [[5.0]], (38 / 3) ** 0.5),     # a Dirac: W2^2 = mean (x - 5)^2
+    ([[0.3], [-1.0], [2.5]], [[-1.7], [1.8], [-0.4]], 0.7),  # a - 0.7, points in another order
+])
+def test_sliced_wasserstein_in_one_dimension_is_the_exact_w2(a, b, w2):
+    # D = 1: every unit direction is +-1, so the sliced distance is W2 itself, for any seed and P
+    for seed, n in ((0, 1), (3, 7)):
+        assert sliced_wasserstein(_t(a), _t(b), n_projections=n, seed=seed) == pytest.approx(w2, abs=1e-12)
+        assert sliced_wasserstein(_t(b), _t(a), n_projections=n, seed=seed) == pytest.approx(w2, abs=1e-12)
+
+
+def test_sliced_wasserstein_of_two_points_and_of_a_translation_in_the_plane():
+    dirs = projection_directions(2, 64, seed=5)
+    assert torch.allclose(dirs.norm(dim=0), torch.ones(64, dtype=torch.float64), atol=1e-15)
+    # {(0,0), (1,0)} against two copies of (1/2, 0): W2^2 = (u_x / 2)^2 on direction u; its mean over
+    # uniform directions is 1/8, so the value tends to sqrt(1/8) = 0.3536 (the 512 old quantiles read 0.204)
+    two = sliced_wasserstein(_t([[0, 0], [1, 0]]), _t([[0.5, 0], [0.5, 0]]), n_projections=64, seed=5)
+    assert two == pytest.approx((0.25 * (dirs[0] ** 2).mean()).sqrt().item(), abs=1e-12)
+    assert sliced_wasserstein(_t([[0, 0], [1, 0]]), _t([[0.5, 0], [0.5, 0]]), n_projections=20000) \
+        == pytest.approx(math.sqrt(1 / 8), rel=0.01)
+    # a translation by t moves projection p by t.u_p: SW2^2 = mean_p (t.u_p)^2 exactly, any sizes
+    a = torch.randn(37, 5, generator=_g(3), dtype=torch.float64)
+    t = torch.tensor([0.3, -1.2, 0.0, 2.0, 0.5], dtype=torch.float64)
+    expected = ((t @ projection_directions(5, 100, seed=9)) ** 2).mean().sqrt().item()
+    assert sliced_wasserstein(a, a + t, n_projections=100, seed=9) == pytest.approx(expected, abs=1e-12)
+    assert sliced_wasserstein(a, torch.cat([a, a]) + t, n_projections=100, seed=9) == pytest.approx(expected, abs=1e-12)
+
+
+def test_quantile_tables_are_sorted_projections_and_compare_sets_of_any_size():
+    a, b = torch.randn(30, 3, generator=_g(0)), torch.randn(45, 3, generator=_g(1))
+    qa, qb = projected_quantiles(a, n_projections=16, seed=2), projected_quantiles(b, n_projections=16, seed=2)
+    assert qa.shape == (30, 16) and qa.dtype == torch.float64
+    assert torch.equal(qa, (a.double() @ projection_directions(3, 16, seed=2)).sort(dim=0).values)
+    assert sliced_w2(qa, qb) == sliced_wasserstein(a, b, n_projections=16, seed=2)
+    with pytest.raises(ValueError):
+        sliced_w2(qa, projected_quantiles(b, n_projections=8, seed=2))
+
+
+@pytest.mark.parametrize("n_a, n_b", [(50, 50), (40, 70), (7, 1000)])
+def test_sliced_wasserstein_matches_pot_with_the_same_projections(n_a, n_b):
+    ot = pytest.importorskip("ot", reason="POT, the reference library, is not installed (pip install pot)")
+    a = torch.randn(n_a, 4, generator=_g(n_a), dtype=torch.float64)
+    b = 1.5 * torch.randn(n_b, 4, generator=_g(n_b), dtype=torch.float64) + 0.3
+    dirs = projection_directions(4, 32, seed=1).numpy()                        # POT: shape (d, n_projections)
+    reference = ot.sliced_wasserstein_distance(a.numpy(), b.numpy(), n_projections=32, p=2, projections=dirs)
+    assert sliced_wasserstein(a, b, n_projections=32, seed=1) == pytest.approx(float(reference), abs=1e-10)
+
+
+_point_sets = st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5)), min_size=1, max_size=6).map(_t)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_point_sets, _point_sets, _point_sets)
+def test_sliced_wasserstein_is_a_metric_on_small_sets(a, b, c):
+    d = lambda x, y: sliced_wasserstein(x, y, n_projections=8, seed=4)   # noqa: E731
+    assert d(a, a) == 0.0
+    assert d(a, torch.cat([a, a.flip(0), a])) < 1e-12                       # the same law, other sizes
+    assert d(a, b) == pytest.approx(d(b, a), abs=1e-12)
+    assert d(a, c) <= d(a, b) + d(b, c) + 1e-9
 
 def test_mmd_separates_laws():
     a, b = torch.randn(800, 2, generator=_g(0)), torch.randn(800, 2, generator=_g(1))

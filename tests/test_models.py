@@ -65,9 +65,11 @@ def test_omega_zero_is_bit_identical_to_no_omega(name):
     assert (other - plain).abs().max() > 1e-4  # omega does reach the output
 
 
-@pytest.mark.parametrize("name", IMAGE_MODELS)
-def test_labels_condition_the_output(name):
-    model = make(name, (1, 8, 8), label_dim=10)
+@pytest.mark.parametrize("name, options", [(name, {}) for name in IMAGE_MODELS]
+                         + [("unet-tiny", {"label_bias": True})])
+def test_labels_condition_the_output(name, options):
+    """With a biased label layer (unet-ddpmpp's), labels=None is the zero row: the bias alone."""
+    model = make(name, (1, 8, 8), label_dim=10, **options)
     x, sigma = batch((1, 8, 8))
     idx = torch.tensor([0, 3, 7, 9])
     with torch.no_grad():
@@ -102,45 +104,68 @@ def test_drop_labels_zeroes_whole_rows_reproducibly():
         drop_labels(torch.arange(4), 0.1)
 
 
+def probe_coefficients(model, sigma, shape):
+    """(c_skip, c_out, c_in, c_noise), each (B,), read off model.forward with `raw` replaced by probes:
+    x = 1, F = 0 gives D = c_skip; x = 0, F = 1 gives D = c_out; F sees x_in = c_in and c_noise."""
+    seen = {}
+
+    def probe(value):
+        def raw(x_in, c_noise, omega, labels):
+            seen.update(c_in=x_in.flatten(1)[:, 0], c_noise=c_noise)
+            return torch.full_like(x_in, value)
+        return raw
+
+    ones = torch.ones(sigma.shape[0], *shape, dtype=sigma.dtype)
+    with torch.no_grad():
+        model.raw = probe(0.0)
+        c_skip = model(ones, sigma).flatten(1)[:, 0]
+        model.raw = probe(1.0)
+        c_out = model(torch.zeros_like(ones), sigma).flatten(1)[:, 0]
+        model(ones, sigma)
+    del model.raw  # back to the class's method
+    return c_skip, c_out, seen["c_in"], seen["c_noise"]
+
+
+def test_preconditioning_meets_edm_requirements():
+    """EDM (Karras et al. 2022, App. B.6) asks of the coefficients, for data of variance sd^2:
+    unit-variance network input, c_in^2 (s^2 + sd^2) = 1; unit-variance training target,
+    c_out^2 = (1 - c_skip)^2 sd^2 + c_skip^2 s^2; c_skip minimising that variance (so c_out),
+    c_skip s^2 = (1 - c_skip) sd^2; and c_noise = ln(s) / 4. Checked in float64 on a probe, no formula
+    retyped (the closed forms themselves are proved by sympy in tests/test_symbolic.py)."""
+    sd = 0.5
+    model = build_model("unet-tiny", (1, 8, 8)).double()
+    s = torch.logspace(-3, 2, 11, dtype=torch.float64)  # 0.001 ... 100
+    c_skip, c_out, c_in, c_noise = probe_coefficients(model, s, (1, 8, 8))
+    assert (c_in**2 * (s**2 + sd**2) - 1).abs().max() < 1e-12
+    assert ((c_out**2 - ((1 - c_skip) ** 2 * sd**2 + c_skip**2 * s**2)) / c_out**2).abs().max() < 1e-12
+    assert (c_skip * s**2 - (1 - c_skip) * sd**2).abs().max() < 1e-12
+    assert (c_out > 0).all() and (c_noise.exp() ** 4 / s - 1).abs().max() < 1e-12
+
+
 @pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_preconditioning(name):
-    """D = c_skip x + c_out F(c_in x): checked against the closed-form EDM coefficients."""
-    sd = 0.5
+    """Every model wraps its raw network the same way: D = c_skip x + c_out F(c_in x; c_noise, omega),
+    with the coefficients read off the probe (whose values the test above checks)."""
     model = make(name, (3, 16, 16), omega_dim=2)
     x, sigma = batch((3, 16, 16))
     omega = torch.randn(4, 2)
-    s = sigma[:, None, None, None].double()
-    c_skip = (sd**2 / (s**2 + sd**2)).float()
-    c_out = (s * sd / (s**2 + sd**2).sqrt()).float()
-    c_in = (1 / (s**2 + sd**2).sqrt()).float()
+    coefficients = probe_coefficients(model, sigma, (3, 16, 16))
+    c_skip, c_out, c_in, c_noise = (c[:, None, None, None] for c in coefficients)  # each (B, 1, 1, 1)
     with torch.no_grad():
-        raw = model.raw(c_in * x, (sigma.double().log() / 4).float(), omega, None)
+        raw = model.raw(c_in * x, c_noise.flatten(), omega, None)
         full = model(x, sigma, omega=omega)
-        # float32 rounding of c_in x (float64 oracle vs the model's float32) is amplified by the network.
-        assert (full - (c_skip * x + c_out * raw)).abs().max() < 1e-5
-        # With the raw network's output layer zeroed, D is exactly the skip term.
-        last = model.conv_out if isinstance(model, UNetDenoiser) else model.out
-        last.weight.zero_()
-        last.bias.zero_()
-        assert (model(x, sigma, omega=omega) - c_skip * x).abs().max() < 1e-6
-
-
-def test_preconditioning_with_raw_output_replaced_by_zeros(monkeypatch):
-    model = make("unet-tiny", (1, 8, 8))
-    monkeypatch.setattr(model, "raw", lambda x_in, c_noise, omega, labels: torch.zeros_like(x_in))
-    x, sigma = batch((1, 8, 8))
-    expected = 0.25 / (sigma**2 + 0.25)
-    assert (model(x, sigma) - expected[:, None, None, None] * x).abs().max() < 1e-6
+        assert (full - (c_skip * x + c_out * raw)).abs().max() < 1e-6
 
 
 def test_fresh_models_start_as_the_skip_connection():
-    """Zero-initialised output layers: an untrained model is D = c_skip x (EDM's starting point)."""
+    """Zero-initialised output layers: an untrained model is D = c_skip x (EDM's starting point); c_skip
+    read off the probe (checked against EDM's requirements above)."""
     for name in IMAGE_MODELS:
         torch.manual_seed(0)
         model = build_model(name, (1, 8, 8))
         x, sigma = batch((1, 8, 8))
-        expected = 0.25 / (sigma**2 + 0.25)
-        assert (model(x, sigma) - expected[:, None, None, None] * x).abs().max() < 1e-6
+        c_skip = probe_coefficients(model, sigma, (1, 8, 8))[0]
+        assert (model(x, sigma) - c_skip[:, None, None, None] * x).abs().max() < 1e-6
 
 
 @pytest.mark.parametrize("name", IMAGE_MODELS)
@@ -209,17 +234,29 @@ def test_bad_constructor_options_raise_value_error():
 
 
 def test_registry_and_parameter_counts():
-    """Counts on the meta device (no memory); the 56 M DDPM++ is EDM's CIFAR-10 network."""
+    """Counts on the meta device (no memory)."""
     assert {"unet-tiny", "unet-small", "unet-ddpmpp", "dit-tiny", "dit-s"} <= set(MODELS)
     counts = {}
     with torch.device("meta"):
         for name in ["unet-tiny", "unet-small", "unet-ddpmpp", "dit-tiny", "dit-s"]:
             counts[name] = build_model(name, (3, 32, 32)).n_params
     print({k: f"{v / 1e6:.2f} M" for k, v in counts.items()})
-    assert 55e6 <= counts["unet-ddpmpp"] <= 57e6
-    assert 0.5e6 <= counts["unet-tiny"] <= 1e6
+    assert counts["unet-tiny"] == 854_947 and counts["unet-small"] == 6_989_891  # regression pins
     assert 0.5e6 <= counts["dit-tiny"] <= 1e6
     assert 30e6 <= counts["dit-s"] <= 35e6  # DiT-S: about 33 M in the DiT paper
+
+
+def test_ddpmpp_has_edms_parameter_count():
+    """EDM's SongUNet for CIFAR-10 (DDPM++, Karras et al. 2022) has 55,732,739 parameters unconditional.
+    Labels: + Linear(10 -> 128) with bias = 10*128 + 128 = 1,408 -> 55,734,147.
+    omega (EDM's augment_dim = 9): + bias-free Linear(9 -> 128) = 9*128 = 1,152 -> 55,733,891.
+    Both: 55,732,739 + 1,408 + 1,152 = 55,735,299."""
+    counts = {}
+    with torch.device("meta"):
+        for omega_dim, label_dim in [(0, 0), (0, 10), (9, 0), (9, 10)]:
+            model = build_model("unet-ddpmpp", (3, 32, 32), omega_dim=omega_dim, label_dim=label_dim)
+            counts[omega_dim, label_dim] = model.n_params
+    assert counts == {(0, 0): 55_732_739, (0, 10): 55_734_147, (9, 0): 55_733_891, (9, 10): 55_735_299}
 
 
 def test_ddpmpp_layout():
@@ -230,6 +267,11 @@ def test_ddpmpp_layout():
     attn_dec = sum(b.attn is not None for b in model.dec)
     assert (attn_enc, attn_dec, model.mid[0].attn is not None) == (4, 1, True)
     assert len(model.enc) == 3 * 4 + 2 and len(model.dec) == 3 * 5 + 2
+    # conv_in is 128 wide; level 0's first block widens it to 256 (1x1 skip), the last decoder block
+    # reads cat(256, conv_in's 128 skip) = 384 channels.
+    first, last = model.enc[0], model.dec[-1]
+    assert (model.conv_in.out_channels, first.conv0.in_channels, first.conv0.out_channels) == (128, 128, 256)
+    assert first.skip is not None and last.conv0.in_channels == 384
     assert all(b.dropout.p == pytest.approx(0.13) for b in [*model.enc, *model.mid, *model.dec])
 
 

@@ -73,7 +73,7 @@ def test_mixture_tweedie_and_score(sigma):
     y = (torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)).requires_grad_(True)
     (grad,) = torch.autograd.grad(gmm.log_prob(y, sigma).sum(), y)
     assert (gmm.score(y.detach(), sigma) - grad).abs().max() < 1e-9
-    assert (score_to_denoiser(grad, y.detach(), sigma) - gmm.denoiser(y.detach(), sigma)).abs().max() < 1e-9
+    assert (score_to_denoiser(y.detach(), sigma, grad) - gmm.denoiser(y.detach(), sigma)).abs().max() < 1e-9
 
 
 def test_mixture_denoiser_is_posterior_mean_by_monte_carlo():

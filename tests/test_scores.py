@@ -6,7 +6,7 @@ import torch
 
 from scoreaug_lab.data import GaussianMixture, ring_mixture
 from scoreaug_lab.scores import (autograd_score, gaussian_denoiser, gaussian_log_prob, gaussian_score,
-                                 linear_pushforward_score, mixture_denoiser, mixture_score,
+                                 linear_pushforward_score,
                                  orthogonal_noisy_denoiser, orthogonal_noisy_score, pushforward_log_prob,
                                  pushforward_score, pushforward_score_terms, scaled_noisy_denoiser,
                                  scaled_noisy_score, score_to_denoiser, transform_inverse_map, transform_matrix,
@@ -35,34 +35,34 @@ COV = torch.tensor([[0.5, 0.2], [0.2, 0.3]], dtype=torch.float64)
 @pytest.mark.parametrize("sigma", SIGMAS)
 def test_gaussian_score_is_gradient_of_log_prob(sigma):
     y = _points()
-    auto = autograd_score(lambda v: gaussian_log_prob(v, MEAN, COV, sigma))(y)
-    assert _max_err(gaussian_score(y, MEAN, COV, sigma), auto) < TOL
+    auto = autograd_score(lambda v: gaussian_log_prob(v, sigma, MEAN, COV))(y)
+    assert _max_err(gaussian_score(y, sigma, MEAN, COV), auto) < TOL
 
 
 def test_gaussian_log_prob_matches_torch_distributions():
     y = _points()
     ref = torch.distributions.MultivariateNormal(MEAN, COV + 0.3**2 * torch.eye(2, dtype=torch.float64))
-    assert _max_err(gaussian_log_prob(y, MEAN, COV, 0.3), ref.log_prob(y)) < TOL
+    assert _max_err(gaussian_log_prob(y, 0.3, MEAN, COV), ref.log_prob(y)) < TOL
 
 
 @pytest.mark.parametrize("sigma", SIGMAS)
 def test_gaussian_denoiser_is_tweedie_and_matches_isotropic_mixture(sigma):
     y = _points()
-    assert _max_err(gaussian_denoiser(y, MEAN, COV, sigma),
-                    score_to_denoiser(gaussian_score(y, MEAN, COV, sigma), y, sigma)) < TOL
+    assert _max_err(gaussian_denoiser(y, sigma, MEAN, COV),
+                    score_to_denoiser(y, sigma, gaussian_score(y, sigma, MEAN, COV))) < TOL
     one = GaussianMixture(MEAN[None], 0.6)   # a single isotropic component: the same oracle twice
-    assert _max_err(gaussian_denoiser(y, MEAN, 0.36, sigma), mixture_denoiser(y, one, sigma)) < TOL
-    assert _max_err(gaussian_score(y, MEAN, 0.36, sigma), mixture_score(y, one, sigma)) < TOL
+    assert _max_err(gaussian_denoiser(y, sigma, MEAN, 0.36), one.denoiser(y, sigma)) < TOL
+    assert _max_err(gaussian_score(y, sigma, MEAN, 0.36), one.score(y, sigma)) < TOL
 
 
 def test_gaussian_bad_inputs():
     y = _points(5)
     with pytest.raises(ValueError, match="positive definite"):
-        gaussian_score(y, MEAN, -COV)
+        gaussian_score(y, 0.0, MEAN, -COV)
     with pytest.raises(ValueError, match="mean must have 2"):
-        gaussian_score(y, [0.0, 0.0, 0.0], COV)
+        gaussian_score(y, 0.0, [0.0, 0.0, 0.0], COV)
     with pytest.raises(ValueError, match="sigma must be >= 0"):
-        gaussian_denoiser(y, MEAN, COV, -1.0)
+        gaussian_denoiser(y, -1.0, MEAN, COV)
 
 
 # --- push-forward through maps --------------------------------------------------------------------------
@@ -94,8 +94,8 @@ def test_linear_pushforward_is_the_gaussian_closed_form():
     """X ~ N(m, C), Y = A X ~ N(A m, A C A^T): the linear formula and the general one give its score."""
     A = torch.tensor([[2.0, 1.0], [0.5, -1.0]], dtype=torch.float64)
     y = _points()
-    truth = gaussian_score(y, A @ MEAN, A @ COV @ A.T)
-    score_x = (lambda v: gaussian_score(v, MEAN, COV))
+    truth = gaussian_score(y, 0.0, A @ MEAN, A @ COV @ A.T)
+    score_x = (lambda v: gaussian_score(v, 0.0, MEAN, COV))
     assert _max_err(linear_pushforward_score(score_x, A)(y), truth) < TOL
     general = pushforward_score(score_x, lambda v: torch.linalg.solve(A, v.T).T)
     assert _max_err(general(y), truth) < TOL
@@ -106,8 +106,8 @@ def test_noisy_space_differs_from_clean_space_unless_orthogonal():
     sigma, y = 0.5, _points()
     for A, same in ((torch.tensor([[2.0, 1.0], [0.5, -1.0]], dtype=torch.float64), False),
                     (transform_matrix(get_transform("rotate"), [0.7], 2), True)):
-        noisy_space = linear_pushforward_score(lambda v: gaussian_score(v, MEAN, COV, sigma), A)(y)
-        clean_space = gaussian_score(y, A @ MEAN, A @ COV @ A.T + sigma**2 * torch.eye(2, dtype=torch.float64))
+        noisy_space = linear_pushforward_score(lambda v: gaussian_score(v, sigma, MEAN, COV), A)(y)
+        clean_space = gaussian_score(y, 0.0, A @ MEAN, A @ COV @ A.T + sigma**2 * torch.eye(2, dtype=torch.float64))
         assert (_max_err(noisy_space, clean_space) < TOL) == same
 
 

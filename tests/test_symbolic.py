@@ -11,6 +11,7 @@ from scoreaug_lab import symbolic as S
 from scoreaug_lab.data import GaussianMixture
 from scoreaug_lab.scores import (gaussian_score, linear_pushforward_score, pushforward_score,
                                  transform_pushforward_score)
+from scoreaug_lab.symbolic.numeric import _sample_points
 from scoreaug_lab.transforms import get_transform
 
 x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
@@ -49,7 +50,7 @@ A_LIN = [[2.0, 1.0], [1.0, -1.0]]
 MAPS = {
     "tanh | gaussian": (
         sp.tanh(x), x, S.gaussian_logpdf(x, sp.Rational(3, 10), sp.Rational(4, 5)), y, {},
-        lambda v: pushforward_score(lambda u: gaussian_score(u, [0.3], 0.64), torch.atanh)(v)),
+        lambda v: pushforward_score(lambda u: gaussian_score(u, 0.0, [0.3], 0.64), torch.atanh)(v)),
     "x**(3/2) on x > 0 | gamma(2)": (
         xp ** sp.Rational(3, 2), xp, sp.log(xp) - xp, y, {},
         lambda v: pushforward_score(lambda u: 1 / u - 1, lambda u: u ** (2 / 3))(v)),
@@ -68,7 +69,7 @@ MAPS = {
     "radial r -> r + r**3/4 | gaussian": (
         [x1 * (1 + quarter * (x1**2 + x2**2)), x2 * (1 + quarter * (x1**2 + x2**2))], [x1, x2],
         S.gaussian_logpdf([x1, x2], [half, 0], [1, half]), [y1, y2], {},
-        lambda v: pushforward_score(lambda u: gaussian_score(u, [0.5, 0.0], torch.diag(torch.tensor([1.0, 0.25]))),
+        lambda v: pushforward_score(lambda u: gaussian_score(u, 0.0, [0.5, 0.0], torch.diag(torch.tensor([1.0, 0.25]))),
                                     _radial_inverse)(v)),
     "coordinate tanh(0.8 x) / 0.8 | logistic": (
         [sp.tanh(sp.Rational(4, 5) * x1) * sp.Rational(5, 4), sp.tanh(sp.Rational(4, 5) * x2) * sp.Rational(5, 4)],
@@ -98,7 +99,7 @@ def test_sympy_score_matches_torch_func(name):
     """>= 200 random points f(x), x in the domain, float64: sympy's score vs torch.func's Jacobian formula."""
     result = derived(name)
     assert result.check_passed, result.check_note
-    points = S._sample_points(list(result.domain.values()), 256, seed=7)
+    points = _sample_points(list(result.domain.values()), 256, seed=7)
     yv = torch.from_numpy(result.forward_numpy(points))
     torch_score = MAPS[name][5](yv if yv.ndim == 2 else yv[:, None])
     err_torch = _relative(result.score_torch(yv).numpy(), torch_score.numpy())
@@ -159,6 +160,22 @@ def test_1d_score_is_derivative_of_log_of_normalised_density(name):
     result = derived(name)
     assert _relative(result.score_numpy(mid[keep]), fd[keep]) < 1e-4
     assert np.max(np.abs(result.log_density_numpy(mid[keep]) - log_q[1:-1][keep])) < 1e-4
+
+
+def test_normalising_constant_matches_closed_forms():
+    """Gauss-Legendre quadrature on the real line, half-lines, a bounded interval and the plane."""
+    t = sp.Symbol("t", positive=True)
+    cases = [
+        (S.gaussian_logpdf(x, sp.Rational(3, 10), sp.Rational(4, 5)) + sp.Rational(7, 10), x, None, math.exp(0.7)),
+        (sp.log(t) - t, t, None, 1.0),                                            # Gamma(2) on (0, oo)
+        (-x, x, {x: (0, sp.oo)}, 1.0),
+        (x, x, {x: (-sp.oo, 2)}, math.exp(2)),
+        (-x**2, x, {x: (-1, 2)}, math.sqrt(math.pi) / 2 * (math.erf(2) + math.erf(1))),
+        (S.gaussian_mixture_logpdf([x1, x2], **MIX2), [x1, x2], None, 1.0),
+        (S.logistic_logpdf([x1, x2], sp.Rational(1, 5), sp.Rational(7, 10)) - 1, [x1, x2], None, math.exp(-1)),
+    ]
+    for logpdf, xs, domain, exact in cases:
+        assert S.normalising_constant(logpdf, xs, domain) == pytest.approx(exact, rel=1e-12, abs=0), logpdf
 
 
 # --- EDM identities -------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_grad_accumulation_matches_full_batch(tmp_path):
 
 def test_ema_warms_up_and_then_follows_its_decay():
     """The EMA decay ramps as min(decay, (1 + n) / (10 + n)): check against that closed form on a scalar."""
-    from scoreaug_lab.training import ema_with_warmup
+    from scoreaug_lab.setup import ema_with_warmup
 
     update = ema_with_warmup(0.9)
     ema, value = [torch.zeros(1, dtype=torch.float64)], 0.0

@@ -1,4 +1,4 @@
-"""The calling convention of every denoiser: model(x, sigma, omega=None, labels=None) -> x0 estimate."""
+"""EDM preconditioning around a raw network; the calling convention is `scoreaug_lab.denoiser.Denoiser`."""
 from __future__ import annotations
 
 import torch
@@ -32,6 +32,15 @@ class EDMDenoiser(nn.Module):
         c_skip, c_out, c_in, c_noise = edm_coefficients(sig, self.sigma_data)
         out = self.raw(c_in * x, c_noise.reshape(-1), omega, labels)
         return c_skip * x + c_out * out.to(x.dtype)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters (and so the inputs) live."""
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
 
     @property
     def n_params(self) -> int:

@@ -43,8 +43,9 @@ def labels_to_onehot(labels: torch.Tensor, label_dim: int) -> torch.Tensor:
 def drop_labels(labels_onehot: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Label dropout for classifier-free guidance: each row (B, K) becomes all zeros with probability p.
 
-    A zero row is the model's 'no label' input: the label layer is bias-free, so it contributes exactly
-    nothing and the output equals that of labels=None. The keep/drop mask is drawn from `generator`
+    A zero row is the model's 'no label' input: ConditionEmbedding feeds labels=None as zero rows, so the
+    output equals that of labels=None (with a bias-free label layer both add exactly nothing; with a
+    biased one both add the bias, a learnt 'no label' vector). The keep/drop mask is drawn from `generator`
     (on the generator's device, then moved to the labels' device), so runs stay reproducible.
     """
     if not 0.0 <= p <= 1.0:
@@ -58,15 +59,22 @@ def drop_labels(labels_onehot: torch.Tensor, p: float, generator: torch.Generato
 
 
 class ConditionEmbedding(nn.Module):
-    """emb = MLP(sinusoidal(c_noise) + W_omega omega + W_label onehot(label)), shape (B, emb_dim)."""
+    """emb = MLP(sinusoidal(c_noise) + W_omega omega + W_label onehot(label) [+ b_label]), shape (B, emb_dim).
 
-    def __init__(self, emb_dim: int, noise_channels: int | None = None, omega_dim: int = 0, label_dim: int = 0):
+    label_bias=True gives the label layer a bias (as in EDM's SongUNet); labels=None is then the zero row,
+    i.e. the bias alone. omega's layer is always bias-free.
+    """
+
+    def __init__(self, emb_dim: int, noise_channels: int | None = None, omega_dim: int = 0, label_dim: int = 0,
+                 label_bias: bool = False):
         super().__init__()
         noise_channels = noise_channels or emb_dim
         self.omega_dim, self.label_dim = int(omega_dim), int(label_dim)
         self.noise = SinusoidalEmbedding(noise_channels)
         self.omega = nn.Linear(omega_dim, noise_channels, bias=False) if omega_dim else None
-        self.label = nn.Linear(label_dim, noise_channels, bias=False) if label_dim else None
+        self.label = nn.Linear(label_dim, noise_channels, bias=label_bias) if label_dim else None
+        if self.label is not None and self.label.bias is not None:
+            nn.init.zeros_(self.label.bias)
         self.mlp = nn.Sequential(nn.Linear(noise_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim), nn.SiLU())
 
     def forward(self, c_noise: torch.Tensor, omega: torch.Tensor | None = None,
@@ -78,8 +86,10 @@ class ConditionEmbedding(nn.Module):
             if omega.ndim != 2 or omega.shape != (c_noise.shape[0], self.omega_dim):
                 raise ValueError(f"omega must have shape ({c_noise.shape[0]}, {self.omega_dim}), got {tuple(omega.shape)}")
             emb = emb + self.omega(omega.to(emb.dtype))
-        if labels is not None:
-            if self.label is None:
-                raise ValueError("this model was built without class labels (label_dim = 0); pass labels=None")
-            emb = emb + self.label(labels_to_onehot(labels, self.label_dim).to(emb.dtype))
+        if labels is not None and self.label is None:
+            raise ValueError("this model was built without class labels (label_dim = 0); pass labels=None")
+        if self.label is not None and (labels is not None or self.label.bias is not None):
+            onehot = (emb.new_zeros(emb.shape[0], self.label_dim) if labels is None  # 'no label': zero rows
+                      else labels_to_onehot(labels, self.label_dim).to(emb.dtype))   # (B, label_dim)
+            emb = emb + self.label(onehot)
         return self.mlp(emb)

@@ -2,7 +2,7 @@
 
 Written afresh from the papers' descriptions. The layout:
 
-    conv_in                       (B, C, H, W) -> (B, c0, H, W)
+    conv_in                       (B, C, H, W) -> (B, model_channels, H, W)
     encoder, per level l          [down block (l > 0)] + num_blocks residual blocks (+ attention at
                                   the chosen resolutions); every output is kept as a skip
     middle, lowest resolution     residual block with attention (optional) + residual block
@@ -119,13 +119,14 @@ class UNetDenoiser(EDMDenoiser):
     channel_mult gives the width of each level as a multiple of model_channels (one level per entry,
     each halving the resolution); attn_resolutions names the resolutions (of an img_resolution-sized
     input) whose blocks carry self-attention; mid_attention puts one at the lowest resolution.
+    label_bias gives the class-label layer a bias, as in EDM's SongUNet (labels=None is its zero row).
     """
 
     def __init__(self, in_channels: int = 3, img_resolution: int = 32, model_channels: int = 128,
                  channel_mult=(2, 2, 2), num_blocks: int = 4, attn_resolutions=(16,),
                  mid_attention: bool = True, num_heads: int = 1, dropout: float = 0.0, emb_mult: int = 4,
                  adaptive_scale: bool = False, sigma_data: float = 0.5, omega_dim: int = 0,
-                 label_dim: int = 0):
+                 label_dim: int = 0, label_bias: bool = False):
         super().__init__(sigma_data, omega_dim, label_dim)
         channel_mult, attn_resolutions = tuple(channel_mult), tuple(attn_resolutions)
         if not channel_mult or min(channel_mult) < 1 or model_channels < 1 or num_blocks < 1:
@@ -145,11 +146,12 @@ class UNetDenoiser(EDMDenoiser):
 
         emb_dim = model_channels * emb_mult
         self.embed = ConditionEmbedding(emb_dim, noise_channels=model_channels, omega_dim=omega_dim,
-                                        label_dim=label_dim)
+                                        label_dim=label_dim, label_bias=label_bias)
         block = dict(emb_dim=emb_dim, num_heads=num_heads, dropout=dropout, adaptive_scale=adaptive_scale)
 
-        # Encoder: every output (conv_in's included) is a skip for the decoder.
-        cout = model_channels * channel_mult[0]
+        # Encoder: every output (conv_in's included) is a skip for the decoder. conv_in is model_channels
+        # wide whatever channel_mult[0] is; the first block of level 0 widens it (SongUNet's layout).
+        cout = model_channels
         self.conv_in = _xavier(nn.Conv2d(in_channels, cout, 3, padding=1))
         skip_channels = [cout]
         self.enc = nn.ModuleList()
@@ -213,10 +215,10 @@ UNET_CONFIGS = {
     "unet-tiny": dict(model_channels=32, channel_mult=(1, 1, 2), num_blocks=1, attn_resolutions=(),
                       mid_attention=True),
     "unet-small": dict(model_channels=64, channel_mult=(1, 2, 2), num_blocks=2, attention_at_half=True),
-    # EDM's DDPM++ for CIFAR-10: 128 channels, multipliers 2-2-2, 4 blocks, attention at 16x16,
-    # dropout 0.13; about 56 M parameters.
+    # EDM's DDPM++ for CIFAR-10 (SongUNet): 128 channels, multipliers 2-2-2, 4 blocks, attention at
+    # 16x16, dropout 0.13, a biased label layer; 55,732,739 parameters unconditional, as EDM's.
     "unet-ddpmpp": dict(model_channels=128, channel_mult=(2, 2, 2), num_blocks=4, attention_at_half=True,
-                        dropout=0.13),
+                        dropout=0.13, label_bias=True),
 }
 
 

@@ -9,6 +9,8 @@ from .base import Draw, Transform, TransformSampler
 from .points import POINT_TRANSFORMS
 
 KINDS = ("points", "images")
+# The ScoreAug paper's four linear image transforms (brightness, zero-padded translation, cutout, rot90).
+PAPER_TRANSFORMS = "brightness,translate,cutout,rot90"
 
 
 def registry(kind: str) -> dict:
@@ -62,5 +64,5 @@ def build_sampler(spec: str, kind: str = "points", p: float = 1.0) -> TransformS
     return TransformSampler(parse_transforms(spec, kind), p=p)
 
 
-__all__ = ["Draw", "Transform", "TransformSampler", "registry", "get_transform", "parse_transforms",
+__all__ = ["PAPER_TRANSFORMS", "Draw", "Transform", "TransformSampler", "registry", "get_transform", "parse_transforms",
            "build_sampler", "POINT_TRANSFORMS"]

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .controls import check_amount
+
 
 def check_finite(name: str, t: torch.Tensor) -> None:
     if not torch.isfinite(t).all():
@@ -126,6 +128,35 @@ class Transform(ABC):
         size = math.prod(x.shape[1:])
         return torch.linalg.slogdet(jac.reshape(x.shape[0], size, size)).logabsdet
 
+    # --- what a widget needs (see transforms.controls) --------------------------------------------
+    controls: tuple = ()         # ParamControl per parameter control, in display units
+
+    def _controls_to_row(self, values: dict) -> list:
+        raise NotImplementedError(f"transform {self.name!r} does not say how its controls become parameters")
+
+    def _amount_to_row(self, amount: float) -> list:
+        raise NotImplementedError(f"transform {self.name!r} does not say what a strength in [-1, 1] means")
+
+    def params_from_controls(self, values: dict) -> torch.Tensor:
+        """The parameter row (1, n_params) float64 from control values {name: value} (display units);
+        a ValueError naming the control for a missing, non-finite or out-of-range value."""
+        if not self.controls:
+            raise NotImplementedError(f"transform {self.name!r} declares no controls")
+        missing = [c.name for c in self.controls if c.name not in values]
+        if missing:
+            raise ValueError(f"{self.name}: no value for control(s) {', '.join(missing)}")
+        checked = {c.name: c.check(values[c.name]) for c in self.controls}
+        return self.check_params(torch.tensor([self._controls_to_row(checked)], dtype=torch.float64), 1)
+
+    def params_at(self, amount: float) -> torch.Tensor:
+        """Parameters (1, n_params) at `amount` in [-1, 1] of the transform's sampling range (0: identity)."""
+        row = self._amount_to_row(check_amount(amount))
+        return self.check_params(torch.tensor([row], dtype=torch.float64), 1)
+
+    def describe(self, values: dict) -> str:
+        """'rotate: θ = 30°' from control values, for titles (what the sliders say, not internal numbers)."""
+        return f"{self.name}: " + ", ".join(c.text(values[c.name]) for c in self.controls)
+
     @property
     def flags(self) -> dict:
         return {k: getattr(self, k) for k in ("linear", "affine", "orthogonal", "invertible", "exact_on_grid")}
@@ -227,12 +258,14 @@ class TransformSampler:
         choice = torch.full((batch,), -1, dtype=torch.long, device=device)
         return Draw(choice, [t.identity_params(batch, device) for t in self.transforms])
 
-    def _map(self, x: torch.Tensor, draw: Draw, inverse: bool) -> torch.Tensor:
-        # The sampler's own draws hold valid parameters by construction and x is checked once
-        # (finite, right shape); per-transform checks are skipped on this hot path.
+    def _map(self, x: torch.Tensor, draw: Draw, inverse: bool, check_values: bool = True) -> torch.Tensor:
+        # The sampler's own draws hold valid parameters by construction and x is checked once (shape,
+        # and finite values unless check_values=False: the training hot path, whose data were checked
+        # where they entered, skips that host sync); per-transform checks are skipped.
         for t in self.transforms:
             t._check_shape(x)
-        check_finite("input", x)
+        if check_values:
+            check_finite("input", x)
         if not inverse and self.whole_batch:
             return self._map_whole_batch(x, draw.choice, draw.params)
         out = x.clone()
@@ -263,13 +296,18 @@ class TransformSampler:
     def apply(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
         return self._map(x, draw, inverse=False)
 
+    def apply_unchecked(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
+        """`apply` without the finite-value check (no host sync): for data already checked."""
+        return self._map(x, draw, inverse=False, check_values=False)
+
     def apply_pair(self, a: torch.Tensor, b: torch.Tensor, draw: Draw) -> tuple[torch.Tensor, torch.Tensor]:
         """(T(a), T(b)) for two batches that share one draw, e.g. the clean target T(x0) and the noisy
-        input T(x0 + sigma n) of ScoreAug, in one pass over the transforms (the training hot path)."""
+        input T(x0 + sigma n) of ScoreAug, in one pass over the transforms (the training hot path: no
+        finite-value check, the data were checked where they entered)."""
         n = a.shape[0]
         # the draw stacked twice (torch.cat is several times cheaper than Tensor.repeat on the CPU)
         choice, params = torch.cat([draw.choice] * 2), [torch.cat([p, p]) for p in draw.params]
-        both = self._map(torch.cat([a, b]), Draw(choice, params), inverse=False)
+        both = self._map(torch.cat([a, b]), Draw(choice, params), inverse=False, check_values=False)
         return both[:n], both[n:]
 
     def inverse(self, y: torch.Tensor, draw: Draw) -> torch.Tensor:

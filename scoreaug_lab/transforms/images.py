@@ -16,7 +16,7 @@ one grid_sample (bilinear or nearest, zero padding) and are linear in the pixel 
 orthogonal nor exact. `rotate_nearest` and `geometric_nearest` are the nearest-neighbour versions under
 their own names (so that a spec string, whose option values are numbers, can pick them).
 
-Facts worth seeing (tests/test_image_transforms.py measures them, `white_noise_response` computes them):
+Facts worth seeing (tests/test_image_transforms.py measures them, `transforms.linear` computes them):
 orthogonal maps only permute pixels, so white noise stays white with the same variance; brightness
 multiplies the noise level by a; translate and cutout leave noise-free zeros; bilinear rotation keeps
 only about 4/9 of the white-noise variance and correlates neighbours.
@@ -24,10 +24,9 @@ only about 4/9 of the white-noise variance and correlates neighbours.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 
+from . import controls as C
 from .base import Transform, quarter_turn_code, randint, uniform
 from .geometry import (INTERPOLATIONS, gather_pixels, low_precision, pixel_indices, resample,
                        rot90_sources, rotation_matrix, shift_sources)
@@ -89,6 +88,13 @@ class Brightness(ImageTransform):
 
     name, n_params, omega_dim = "brightness", 1, 1
     linear = affine = invertible = True
+    controls = (C.SCALE,)
+
+    def _controls_to_row(self, v):
+        return [math.log(v["a"])]
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_log]
 
     def __init__(self, max_log: float = math.log(1.5)):
         if not math.isfinite(max_log) or max_log < 0:
@@ -121,6 +127,13 @@ class Translate(ImageTransform):
     name, n_params, omega_dim = "translate", 2, 2
     linear = affine = True
     circular = False
+    controls = (C.SHIFT_DOWN, C.SHIFT_RIGHT)
+
+    def _controls_to_row(self, v):
+        return [float(v["dy"]), float(v["dx"])]
+
+    def _amount_to_row(self, amount):
+        return [0.0, float(round(amount * self.max_shift))]
 
     def __init__(self, max_shift: int = 4):
         if max_shift != int(max_shift) or max_shift < 0:
@@ -177,6 +190,13 @@ class Cutout(ImageTransform):
 
     name, n_params, omega_dim = "cutout", 3, 1
     linear = affine = True
+    controls = (C.CUT_SIZE, C.CUT_ROW, C.CUT_COL)
+
+    def _controls_to_row(self, v):
+        return [v["size"], v["cy"], v["cx"]]
+
+    def _amount_to_row(self, amount):
+        return [abs(amount) * self.max_size, 0.5, 0.5]
 
     def __init__(self, max_size: float = 0.5):
         if not 0.0 <= max_size <= 1.0:
@@ -230,6 +250,13 @@ class Rot90(ImageTransform):
 
     name, n_params, omega_dim = "rot90", 1, 3
     linear = affine = orthogonal = invertible = True
+    controls = (C.QUARTER_TURNS,)
+
+    def _controls_to_row(self, v):
+        return [float(v["k"])]
+
+    def _amount_to_row(self, amount):
+        return [float(round(3 * abs(amount)))]
 
     def _check_input(self, x):
         super()._check_input(x)
@@ -263,6 +290,13 @@ class XFlip(ImageTransform):
     name, n_params, omega_dim = "xflip", 1, 1
     linear = affine = orthogonal = invertible = True
     axis = -1
+    controls = (C.FLIP,)
+
+    def _controls_to_row(self, v):
+        return [float(bool(v["flip"]))]
+
+    def _amount_to_row(self, amount):
+        return [float(abs(amount) >= 0.5)]
 
     def _sample(self, batch, generator, device):
         return randint(batch, 2, generator, device)
@@ -301,6 +335,13 @@ class Rotate(ImageTransform):
     name, n_params, omega_dim = "rotate", 1, 2
     linear = affine = True
     exact_on_grid = False
+    controls = (C.ANGLE,)
+
+    def _controls_to_row(self, v):
+        return [math.radians(v["angle"])]
+
+    def _amount_to_row(self, amount):
+        return [math.radians(amount * self.max_angle)]
 
     def __init__(self, max_angle: float = 180.0, interpolation: str = "bilinear"):
         if not math.isfinite(max_angle) or max_angle < 0:
@@ -353,6 +394,15 @@ class Geometric(ImageTransform):
     name, n_params, omega_dim = "geometric", 6, 7
     linear = affine = True
     exact_on_grid = False
+    controls = (C.LOG2_SCALE, C.ANGLE, C.LOG2_ANISO, C.ANISO_ANGLE, C.SHIFT_X_FRACTION, C.SHIFT_Y_FRACTION)
+
+    def _controls_to_row(self, v):
+        ln2 = math.log(2.0)
+        return [v["log2_scale"] * ln2, math.radians(v["angle"]), v["log2_aniso"] * ln2,
+                math.radians(v["aniso_angle"]), v["tx"], v["ty"]]
+
+    def _amount_to_row(self, amount):  # amount standard deviations of scale, the angle range, no stretch or shift
+        return [amount * self.scale_std * math.log(2.0), math.radians(amount * self.max_angle), 0.0, 0.0, 0.0, 0.0]
 
     def __init__(self, scale_std: float = 0.2, max_angle: float = 180.0, aniso_std: float = 0.2,
                  translate_std: float = 0.125, interpolation: str = "bilinear"):
@@ -407,41 +457,6 @@ class GeometricNearest(Geometric):
     def __init__(self, scale_std: float = 0.2, max_angle: float = 180.0, aniso_std: float = 0.2,
                  translate_std: float = 0.125, interpolation: str = "nearest"):
         super().__init__(scale_std, max_angle, aniso_std, translate_std, interpolation)
-
-
-# ---------------------------------------------------------------------------------------------------
-@dataclass
-class NoiseResponse:
-    """How a linear image transform T reshapes white noise n ~ N(0, I): exact, from T's matrix."""
-
-    variance: torch.Tensor      # (H, W) Var[T(n)] per output pixel = sum_q T_pq^2
-    corr_right: torch.Tensor    # (H, W-1) correlation of each pixel with its right neighbour
-    corr_down: torch.Tensor     # (H-1, W) correlation with the pixel below
-
-
-def white_noise_response(transform: Transform, params: torch.Tensor, height: int, width: int,
-                         dtype=torch.float64) -> NoiseResponse:
-    """Exact per-pixel variance and neighbour correlations of T(n) for white noise n, one sample's
-    parameters params (1, n_params). T is applied to every unit image e_q (one channel), giving the
-    columns of its matrix; orthogonal maps give variance 1 and correlation 0 everywhere."""
-    if not transform.linear:
-        raise ValueError(f"{transform.name} is not linear: its noise response depends on the image")
-    params = transform.check_params(params)
-    if params.shape[0] != 1:
-        raise ValueError("white_noise_response takes the parameters of one sample, shape (1, n_params)")
-    n = height * width
-    basis = torch.eye(n, dtype=dtype).reshape(n, 1, height, width)
-    columns = transform.apply(basis, params.expand(n, -1))[:, 0]                       # (n, H, W)
-    variance = (columns ** 2).sum(0)
-
-    def correlation(a, b, var_a, var_b):
-        denom = (var_a * var_b).sqrt()
-        cov = (a * b).sum(0)
-        return torch.where(denom > 0, cov / denom.clamp_min(1e-300), torch.zeros_like(cov))
-
-    corr_right = correlation(columns[:, :, :-1], columns[:, :, 1:], variance[:, :-1], variance[:, 1:])
-    corr_down = correlation(columns[:, :-1], columns[:, 1:], variance[:-1], variance[1:])
-    return NoiseResponse(variance, corr_right, corr_down)
 
 
 IMAGE_TRANSFORMS = {cls.name: cls for cls in

@@ -10,6 +10,7 @@ import math
 
 import torch
 
+from . import controls as C
 from .base import Transform, quarter_turn_code, randint, uniform
 
 
@@ -32,6 +33,13 @@ class Rotate(PlanarTransform):
 
     name, n_params, omega_dim = "rotate", 1, 2
     linear = affine = orthogonal = invertible = True
+    controls = (C.ANGLE,)
+
+    def _controls_to_row(self, v):
+        return [math.radians(v["angle"])]
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_angle]
 
     def __init__(self, max_angle: float = math.pi):
         self.max_angle = float(max_angle)
@@ -57,6 +65,13 @@ class Rot90(PlanarTransform):
 
     name, n_params, omega_dim = "rot90", 1, 3
     linear = affine = orthogonal = invertible = True
+    controls = (C.QUARTER_TURNS,)
+
+    def _controls_to_row(self, v):
+        return [float(v["k"])]
+
+    def _amount_to_row(self, amount):
+        return [float(round(3 * abs(amount)))]
 
     def _sample(self, batch, generator, device):
         return randint(batch, 4, generator, device)
@@ -90,6 +105,13 @@ class Flip(PlanarTransform):
 
     name, n_params, omega_dim = "flip", 1, 1
     linear = affine = orthogonal = invertible = True
+    controls = (C.FLIP,)
+
+    def _controls_to_row(self, v):
+        return [float(bool(v["flip"]))]
+
+    def _amount_to_row(self, amount):
+        return [float(abs(amount) >= 0.5)]
 
     def _sample(self, batch, generator, device):
         return randint(batch, 2, generator, device)
@@ -113,6 +135,13 @@ class Reflect(PlanarTransform):
 
     name, n_params, omega_dim = "reflect", 2, 2
     linear = affine = orthogonal = invertible = True
+    controls = (C.FLIP, C.AXIS_ANGLE)
+
+    def _controls_to_row(self, v):
+        return [float(bool(v["flip"])), math.radians(v["axis_angle"])]
+
+    def _amount_to_row(self, amount):
+        return [float(amount != 0), abs(amount) * math.pi / 2]
 
     def _sample(self, batch, generator, device):
         return torch.cat([randint(batch, 2, generator, device), uniform(batch, 0.0, math.pi, generator, device)], 1)
@@ -140,6 +169,13 @@ class Scale(Transform):
 
     name, n_params, omega_dim = "scale", 1, 1
     linear = affine = invertible = True
+    controls = (C.SCALE,)
+
+    def _controls_to_row(self, v):
+        return [math.log(v["a"])]
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_log]
 
     def __init__(self, max_log: float = math.log(1.5)):
         self.max_log = float(max_log)
@@ -166,6 +202,13 @@ class Translate(Transform):
 
     name, omega_dim = "translate", 2
     affine = orthogonal = invertible = True
+    controls = (C.SHIFT_X, C.SHIFT_Y)
+
+    def _controls_to_row(self, v):
+        return [v["shift_x"], v["shift_y"]] + [0.0] * (self.n_params - 2)
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_shift] + [0.0] * (self.n_params - 1)
 
     def __init__(self, max_shift: float = 0.5, dim: int = 2):
         self.max_shift, self.n_params, self.omega_dim = float(max_shift), int(dim), int(dim)
@@ -195,6 +238,13 @@ class Shear(PlanarTransform):
 
     name, n_params, omega_dim = "shear", 1, 1
     linear = affine = invertible = True
+    controls = (C.SHEAR,)
+
+    def _controls_to_row(self, v):
+        return [v["shear"]]
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_shear]
 
     def __init__(self, max_shear: float = 0.5):
         self.max_shear = float(max_shear)
@@ -221,6 +271,13 @@ class TanhSquash(Transform):
 
     name, n_params, omega_dim = "tanh", 1, 1
     invertible = True
+    controls = (C.STRENGTH,)
+
+    def _controls_to_row(self, v):
+        return [v["strength"]]
+
+    def _amount_to_row(self, amount):
+        return [abs(amount) * self.max_strength]
 
     def __init__(self, max_strength: float = 1.0):
         self.max_strength = float(max_strength)
@@ -261,6 +318,13 @@ class QuadraticShear(PlanarTransform):
 
     name, n_params, omega_dim = "quadratic_shear", 1, 1
     invertible = True
+    controls = (C.CURVATURE,)
+
+    def _controls_to_row(self, v):
+        return [v["curvature"]]
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_a]
 
     def __init__(self, max_a: float = 0.5):
         self.max_a = float(max_a)
