@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .metrics import (MMD_BANDWIDTHS, equivariance_error, memorisation, mmd_rbf, model_device, oracle_errors,
+from .metrics import (MMD_BANDWIDTHS, equivariance_error, memorisation, mmd_rbf, oracle_errors,
                       overfitting_gap, sliced_wasserstein)
 from .sampling import sample
 
@@ -19,8 +19,7 @@ GRID_FILE = "samples_grid.png"
 
 def draw_samples(model, data_shape, seeds, device=None, **sampler_kwargs) -> torch.Tensor:
     """Samples (len(seeds), *data_shape) on the CPU, one per seed, omega = identity."""
-    device = device or next(model.parameters()).device
-    return sample(model, data_shape, seeds, device=device, **sampler_kwargs).cpu()
+    return sample(model, data_shape, seeds, device=device or model.device, **sampler_kwargs).cpu()
 
 
 def evaluate_points(model, data, samples: torch.Tensor, n_per_band: int = 512, seed: int = 0) -> dict:
@@ -114,7 +113,7 @@ def evaluate_images(model, data, samples: torch.Tensor, sampler, *, n_per_band: 
     probes; sampling is the caller's."""
     timings = {}
     clock = time.perf_counter()
-    labelled = getattr(model, "label_dim", 0) > 0
+    labelled = model.label_dim > 0
     train_labels = data.train_labels if labelled else None
     heldout_labels = data.heldout_labels if labelled else None
     result = {"n_samples": int(samples.shape[0]), "n_train_images": int(data.train.shape[0]),
@@ -123,12 +122,12 @@ def evaluate_images(model, data, samples: torch.Tensor, sampler, *, n_per_band: 
                                              n_per_band=n_per_band, seed=seed, batch_size=batch_size)
     timings["loss_by_band"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    device = model_device(model)  # nearest neighbours among the training images: on the model's device
+    device = model.device  # nearest neighbours among the training images: on the model's device
     result["memorisation"] = memorisation(samples, data.train, device=device)
     result["memorisation_of_heldout"] = memorisation(data.heldout[: samples.shape[0]], data.train, device=device)
     timings["memorisation"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    conditioned = getattr(model, "omega_dim", 0) > 0
+    conditioned = model.omega_dim > 0
     result["equivariance_omega"] = "omega_for(T) vs zeros" if conditioned else "none (model not conditioned on omega)"
     result["equivariance_error"] = equivariance_error(model, data.heldout, sampler, conditioned=conditioned,
                                                       n_per_band=n_equivariance, seed=seed, batch_size=batch_size,
@@ -136,7 +135,7 @@ def evaluate_images(model, data, samples: torch.Tensor, sampler, *, n_per_band: 
     timings["equivariance_error"] = time.perf_counter() - clock
     clock = time.perf_counter()
     result.update(fid_kid(samples, data, fid, classifier_path, default_classifier, inception_weights,
-                          device=model_device(model), seed=seed, log=log))
+                          device=model.device, seed=seed, log=log))
     timings["fid_kid"] = time.perf_counter() - clock
     if grid_path is not None:
         result["sample_grid"] = str(save_grid(samples[:64], grid_path))

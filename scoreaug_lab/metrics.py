@@ -10,6 +10,7 @@ import math
 import numpy as np
 import torch
 
+from .denoiser import as_denoiser
 from .diffusion import loss_weight, sigma_bands
 from .scores import ideal_denoiser
 
@@ -18,14 +19,6 @@ MEMORISATION_RATIO = 1.0 / 3.0
 
 def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], -1).double()
-
-
-def model_device(model) -> torch.device:
-    """Device of a torch module's parameters (CPU for plain callables such as oracles)."""
-    try:
-        return next(model.parameters()).device
-    except (AttributeError, StopIteration):
-        return torch.device("cpu")
 
 
 def nearest_two(samples: torch.Tensor, train: torch.Tensor, chunk: int | None = None, device=None,
@@ -155,8 +148,9 @@ def denoising_loss_by_band(model, data: torch.Tensor, bands=None, n_per_band: in
     """EDM-weighted denoising loss lambda(sigma) ||D(x0 + sigma n; sigma) - x0||^2 (per-dimension mean)
     of `model` on `data`, per noise band. Fixed seed: the same noises for training and held-out sets."""
     bands = bands or sigma_bands()
-    device = device or model_device(model)
-    sd = sigma_data if sigma_data is not None else getattr(model, "sigma_data", 0.5)
+    model = as_denoiser(model)
+    device = device or model.device
+    sd = sigma_data if sigma_data is not None else model.sigma_data
     g = torch.Generator().manual_seed(seed)
     rows = []
     for low, high in bands:
@@ -218,10 +212,11 @@ def equivariance_error(model, data: torch.Tensor, sampler, conditioned: bool | N
     zero-padded translation) T y holds less information than y, so e > 0 even at the optimum.
     Identity draws are redrawn. `conditioned` defaults to model.omega_dim > 0."""
     bands = bands or sigma_bands()
-    device = device or model_device(model)
+    model = as_denoiser(model)
+    device = device or model.device
     if conditioned is None:
-        conditioned = getattr(model, "omega_dim", 0) > 0
-    if conditioned and getattr(model, "omega_dim", sampler.omega_dim) != sampler.omega_dim:
+        conditioned = model.omega_dim > 0
+    if conditioned and model.omega_dim and model.omega_dim != sampler.omega_dim:
         raise ValueError(f"the model reads omega of size {model.omega_dim}, the sampler encodes "
                          f"{sampler.omega_dim}: use the run's own transform sampler")
     if data.ndim < 2 or data.shape[0] < 1:
@@ -267,6 +262,7 @@ def oracle_errors(model, train: torch.Tensor, probe: torch.Tensor, truth=None, b
     training set (memorising oracle) and, when `truth` (e.g. a GaussianMixture) is given, against the
     true denoiser, at y = x0 + sigma n with x0 drawn from `probe` (held-out data), per noise band."""
     bands = bands or sigma_bands()
+    model = as_denoiser(model)
     g = torch.Generator().manual_seed(seed)
     rows = []
     for low, high in bands:
@@ -274,7 +270,7 @@ def oracle_errors(model, train: torch.Tensor, probe: torch.Tensor, truth=None, b
         sig = _band_sigmas(low, high, n_per_band, g)
         y = (x0.double() + sig.reshape(-1, *[1] * (x0.ndim - 1)) * torch.randn(x0.shape, generator=g,
                                                                               dtype=torch.float64)).float()
-        dev = model_device(model)
+        dev = model.device
         d_model = model(y.to(dev), sig.float().to(dev)).double().cpu()
         row = {"sigma_low": low, "sigma_high": high,
                "vs_ideal": ((d_model - ideal_denoiser(y, sig, train)) ** 2).mean().item()}

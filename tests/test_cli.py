@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from scoreaug_lab.cli import build_parser, main
+from scoreaug_lab.metrics import memorisation
+from scoreaug_lab.runs import load_run
+from scoreaug_lab.sampling import sample as sample_draw
 
 TINY = ["--n-train", "16", "--n-heldout", "100", "--batch-size", "16", "--no-progress",
         "--model-opt", "width=16", "--model-opt", "depth=1", "--model-opt", "fourier_features=4"]
@@ -71,7 +74,10 @@ def test_train_sample_evaluate(tmp_path, capsys):
     assert main(["evaluate", "--run", str(run), "--n-samples", "50", "--n-per-band", "32", "--num-steps", "8"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["variant"] == "scoreaug" and result["n_samples"] == 50 and result["step"] == 30
-    assert 0 <= result["memorisation"]["memorised_fraction"] <= 1
+    # the reported memorisation is the library's, on the same samples (seeds 0-49) and training points
+    samples50 = load_run(run, device="cpu")
+    again = sample_draw(samples50.model, (2,), range(50), num_steps=8)
+    assert result["memorisation"] == memorisation(again, samples50.setup.data.train)
     assert len(result["loss_by_band"]) == 5 and "vs_true" in result["oracle_error_by_band"][0]
     assert json.loads((run / "eval.json").read_text())["n_samples"] == 50
     # the same seeds give the same samples

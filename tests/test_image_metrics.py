@@ -244,8 +244,8 @@ def test_conditioned_oracle_reads_omega_and_is_equivariant_for_invertible_maps()
     rot, bright = get_transform("rot90", "images"), get_transform("brightness", "images")
     sampler = TransformSampler([rot, bright])
 
-    class ScoreAugOptimum:
-        omega_dim = sampler.omega_dim
+    class ScoreAugOptimum:  # follows the Denoiser protocol
+        omega_dim, label_dim, sigma_data, device = sampler.omega_dim, 0, 0.5, torch.device("cpu")
 
         def __call__(self, z, sigma, omega=None, labels=None):
             assert omega is not None and omega.shape == (z.shape[0], self.omega_dim)
@@ -316,6 +316,10 @@ class TinyDenoiser(torch.nn.Module):
             h = h + self.omega(omega)[:, :, None, None]
         out = self.conv2(torch.relu(h))
         return self.sigma_data**2 / total * x + sig * self.sigma_data / total.sqrt() * out
+
+    @property
+    def device(self):  # the Denoiser protocol
+        return self.conv1.weight.device
 
 
 def test_evaluate_images_reports_every_metric_and_writes_a_grid(cifar_npz, tmp_path, monkeypatch):

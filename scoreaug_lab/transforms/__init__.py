@@ -5,7 +5,8 @@ Build them by name: `get_transform("scale", kind="points", max_log=0.3)`, or fro
 """
 from __future__ import annotations
 
-from .base import Draw, Transform, TransformSampler
+from .base import Transform
+from .sampler import Draw, TransformSampler
 from .points import POINT_TRANSFORMS
 
 KINDS = ("points", "images")

@@ -1,8 +1,8 @@
 """Transforms of points in R^d (the toy 2-D path). Inputs are (B, d); parameters (B, n_params).
 
-Orthogonal:     rotate (any angle), rot90, flip, reflect, translate (Jacobian I)
-Linear, not orthogonal (noise covariance sigma^2 A A^T): scale (the analogue of brightness), shear
-Non-linear, invertible: tanh (squashing), quadratic_shear (x1, x2 + a*x1^2)
+Orthogonal (here):      rotate (any angle), rot90, flip, reflect, translate (Jacobian I)
+In `point_warps`:       scale and shear (linear, not orthogonal: noise covariance sigma^2 A A^T), tanh and
+                        quadratic_shear (non-linear, invertible)
 """
 from __future__ import annotations
 
@@ -163,39 +163,6 @@ class Reflect(PlanarTransform):
         return b * torch.cat([(2 * phi).cos(), (2 * phi).sin()], dim=1)
 
 
-class Scale(Transform):
-    """Isotropic scaling x -> a x with ln a ~ U(-max_log, max_log); omega = ln a.
-    Not orthogonal: noise sigma becomes a * sigma (the analogue of image brightness)."""
-
-    name, n_params, omega_dim = "scale", 1, 1
-    linear = affine = invertible = True
-    controls = (C.SCALE,)
-
-    def _controls_to_row(self, v):
-        return [math.log(v["a"])]
-
-    def _amount_to_row(self, amount):
-        return [amount * self.max_log]
-
-    def __init__(self, max_log: float = math.log(1.5)):
-        self.max_log = float(max_log)
-
-    def _sample(self, batch, generator, device):
-        return uniform(batch, -self.max_log, self.max_log, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
-
-    def _apply(self, x, params):
-        return x * params.exp()
-
-    def _inverse(self, y, params):
-        return y * (-params).exp()
-
-    def encode(self, params):
-        return params.clone()
-
-
 class Translate(Transform):
     """x -> x + t, t ~ U(-max_shift, max_shift)^d; omega = t. Affine with Jacobian I, so noise is kept
     exactly (flag `orthogonal`), although the map is not linear."""
@@ -233,117 +200,9 @@ class Translate(Transform):
         return params.clone()
 
 
-class Shear(PlanarTransform):
-    """(x1, x2) -> (x1 + s x2, x2), s ~ U(-max_shear, max_shear); omega = s. Linear, det 1, not orthogonal."""
-
-    name, n_params, omega_dim = "shear", 1, 1
-    linear = affine = invertible = True
-    controls = (C.SHEAR,)
-
-    def _controls_to_row(self, v):
-        return [v["shear"]]
-
-    def _amount_to_row(self, amount):
-        return [amount * self.max_shear]
-
-    def __init__(self, max_shear: float = 0.5):
-        self.max_shear = float(max_shear)
-
-    def _sample(self, batch, generator, device):
-        return uniform(batch, -self.max_shear, self.max_shear, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
-
-    def _apply(self, x, params):
-        return torch.cat([x[:, :1] + params * x[:, 1:2], x[:, 1:2]], dim=1)
-
-    def _inverse(self, y, params):
-        return torch.cat([y[:, :1] - params * y[:, 1:2], y[:, 1:2]], dim=1)
-
-    def encode(self, params):
-        return params.clone()
+def _registry() -> dict:
+    from .point_warps import QuadraticShear, Scale, Shear, TanhSquash  # they build on this module's classes
+    return {cls.name: cls for cls in (Rotate, Rot90, Flip, Reflect, Scale, Translate, Shear, TanhSquash, QuadraticShear)}
 
 
-class TanhSquash(Transform):
-    """Coordinate-wise squashing x -> tanh(k x) / k with strength k ~ U(0, max_strength); k = 0 is the
-    identity (the limit). Image: the open cube |y| < 1/k; omega = k."""
-
-    name, n_params, omega_dim = "tanh", 1, 1
-    invertible = True
-    controls = (C.STRENGTH,)
-
-    def _controls_to_row(self, v):
-        return [v["strength"]]
-
-    def _amount_to_row(self, amount):
-        return [abs(amount) * self.max_strength]
-
-    def __init__(self, max_strength: float = 1.0):
-        self.max_strength = float(max_strength)
-
-    def _sample(self, batch, generator, device):
-        return uniform(batch, 0.0, self.max_strength, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
-
-    def check_params(self, params, batch=None):
-        params = super().check_params(params, batch)
-        if (params < 0).any():
-            raise ValueError("tanh: the strength k must be >= 0")
-        return params
-
-    def _apply(self, x, params):
-        active = params > 1e-12
-        k = torch.where(active, params, torch.ones_like(params))  # safe divisor (no NaN gradients)
-        return torch.where(active, torch.tanh(k * x) / k, x)
-
-    def _check_inverse_domain(self, y, params):
-        if ((params * y.abs()) >= 1).any():
-            raise ValueError("tanh: inverse does not exist for |k*y| >= 1 (outside the image of the map)")
-
-    def _inverse(self, y, params):
-        active = params > 1e-12
-        k = torch.where(active, params, torch.ones_like(params))
-        return torch.where(active, torch.atanh(k * y) / k, y)
-
-    def encode(self, params):
-        return params.clone()
-
-
-class QuadraticShear(PlanarTransform):
-    """(x1, x2) -> (x1, x2 + a x1^2), a ~ U(-max_a, max_a): a non-linear bijection of R^2 with det J = 1;
-    omega = a."""
-
-    name, n_params, omega_dim = "quadratic_shear", 1, 1
-    invertible = True
-    controls = (C.CURVATURE,)
-
-    def _controls_to_row(self, v):
-        return [v["curvature"]]
-
-    def _amount_to_row(self, amount):
-        return [amount * self.max_a]
-
-    def __init__(self, max_a: float = 0.5):
-        self.max_a = float(max_a)
-
-    def _sample(self, batch, generator, device):
-        return uniform(batch, -self.max_a, self.max_a, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
-
-    def _apply(self, x, params):
-        return torch.cat([x[:, :1], x[:, 1:2] + params * x[:, :1] ** 2], dim=1)
-
-    def _inverse(self, y, params):
-        return torch.cat([y[:, :1], y[:, 1:2] - params * y[:, :1] ** 2], dim=1)
-
-    def encode(self, params):
-        return params.clone()
-
-
-POINT_TRANSFORMS = {cls.name: cls for cls in
-                    (Rotate, Rot90, Flip, Reflect, Scale, Translate, Shear, TanhSquash, QuadraticShear)}
+POINT_TRANSFORMS = _registry()

@@ -1,0 +1,46 @@
+"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo.
+
+Bad options or a missing run print one line `scoreaug-lab: error: ...` and exit with code 2
+(set SCOREAUG_DEBUG=1 to see the traceback instead). One module per group of commands:
+train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from .common import PROG, Parser, UsageError, _key_values  # noqa: F401 (_key_values re-exported)
+from .samples import add_evaluate_parser, add_sample_parser, cmd_evaluate, cmd_sample
+from .tools import add_classifier_parser, add_demo_parser, cmd_classifier, cmd_demo
+from .train import add_train_parser, cmd_train, train_config_from_args  # noqa: F401 (re-exported)
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "classifier": cmd_classifier,
+            "demo": cmd_demo}
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog=PROG, description="ScoreAug teaching toolkit: train, sample and evaluate diffusion "
+                    "denoisers with augmentation in clean or noisy space.")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=Parser)
+    for add in (add_train_parser, add_sample_parser, add_evaluate_parser, add_classifier_parser, add_demo_parser):
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError, FileNotFoundError) as err:
+        if os.environ.get("SCOREAUG_DEBUG"):
+            raise
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted (the last completed step is checkpointed)", file=sys.stderr)
+        return 130
