@@ -3,12 +3,15 @@ may change when a run folder is resumed."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
+from . import validation as V
 from .data import data_kind
 from .diffusion import get_variant
+from .run_folder import check_out_path
 from .transforms import PAPER_TRANSFORMS, parse_transforms
+
+MAX_COUNT = 10**9        # steps, sizes and intervals above this are typos, not plans
 
 # What "auto" means for --model and --transforms, per data kind.
 DEFAULT_MODELS = {"points": "mlp", "images": "unet-tiny"}
@@ -57,38 +60,40 @@ class TrainConfig:
             kind = data_kind(self.data)
         except ValueError:
             return
-        if self.model in ("auto", "", None):
+        if self.model in ("auto", None):
             self.model = DEFAULT_MODELS[kind]
-        if self.transforms in ("auto", "", None):
+        if self.transforms in ("auto", None):
             self.transforms = DEFAULT_TRANSFORMS[kind]
 
     def validate(self) -> "TrainConfig":
+        """Every field checked where it enters: finite numbers in range, seeds that do not alias, a usable
+        run folder; one ValueError naming the field."""
         get_variant(self.variant)
         kind = data_kind(self.data)
-        parse_transforms(self.transforms, kind)  # a typo fails even when unused
-        positive = {"n_train": self.n_train, "steps": self.steps, "batch_size": self.batch_size,
-                    "grad_accum": self.grad_accum, "log_every": self.log_every, "ckpt_every": self.ckpt_every}
-        for name, value in positive.items():
-            if int(value) < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        parse_transforms(self.transforms, kind)  # a typo (or an empty list) fails even when unused
+        for name in ("n_train", "n_heldout", "steps", "batch_size", "grad_accum", "log_every", "ckpt_every"):
+            V.integer(name, getattr(self, name), 1, MAX_COUNT)
+        V.integer("eval_every", self.eval_every, 0)
+        V.integer("warmup_steps", self.warmup_steps, 0)
+        V.seed("seed", self.seed)
+        V.seed("data_seed", self.data_seed)
         if self.batch_size % self.grad_accum:
             raise ValueError(f"batch_size {self.batch_size} is not divisible by grad_accum {self.grad_accum}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
-        if not 0.0 <= self.aug_prob <= 1.0:
-            raise ValueError(f"aug_prob must lie in [0, 1], got {self.aug_prob}")
-        if self.eval_every < 0 or self.warmup_steps < 0:
-            raise ValueError("eval_every and warmup_steps must be >= 0")
-        if not (self.grad_clip >= 0 and math.isfinite(self.grad_clip)):
-            raise ValueError(f"grad_clip must be >= 0 (0: no clipping), got {self.grad_clip}")
-        if not 0.0 <= self.label_dropout <= 1.0:
-            raise ValueError(f"label_dropout must lie in [0, 1], got {self.label_dropout}")
+        V.number("lr", self.lr, 0.0, 1.0, low_open=True)
+        V.number("weight_decay", self.weight_decay, 0.0, 10.0)
+        V.number("sigma_data", self.sigma_data, 0.0, 100.0, low_open=True)
+        V.number("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
+        V.number("aug_prob", self.aug_prob, 0.0, 1.0)
+        V.number("grad_clip (0: no clipping)", self.grad_clip, 0.0)
+        V.number("label_dropout", self.label_dropout, 0.0, 1.0)
         if self.label_dropout and not self.class_cond:
             raise ValueError("label_dropout needs class_cond (--class-cond)")
         if kind != "images" and (self.xflip or self.channels_last):
             raise ValueError(f"xflip and channels_last are for image data, not {self.data!r}")
+        if not isinstance(self.model_kwargs, dict):
+            raise ValueError(f"model_kwargs must be a dict of model options, got {self.model_kwargs!r}")
+        if self.out is not None:
+            check_out_path(self.out)
         return self
 
     def to_dict(self) -> dict:

@@ -200,14 +200,41 @@ def find_inception_weights(path=None, download: bool = True, timeout: float = 20
         socket.setdefaulttimeout(old)
 
 
+def load_inception_state(path) -> dict:
+    """The Inception weights as a plain {name: tensor} dict, read with torch.load(weights_only=True): a file that
+    is not plain tensors (a pickle that would run code, anything else) is refused with one line, never unpickled."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = " ".join(str(err).split())[:160] or type(err).__name__
+        raise ValueError(f"refusing the Inception weights at {path}: not a plain tensor state dict ({reason})") from None
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"refusing the Inception weights at {path}: not a state dict of tensors")
+    return state
+
+
 class InceptionFeatures:
-    """torch-fidelity's Inception-v3 (the TF-FID port) returning the 2048-d pool features."""
+    """torch-fidelity's Inception-v3 (the TF-FID port) returning the 2048-d pool features.
+
+    torch-fidelity reads its weights file with a full unpickler (weights_only=False). The toolkit never hands it
+    the file: it reads the state dict itself with weights_only=True (`load_inception_state`) and gives torch-fidelity
+    that dict while it builds the network."""
 
     def __init__(self, weights_path, device=None):
+        from unittest import mock
+
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        state = load_inception_state(weights_path)
         self.device = torch.device(device or "cpu")
-        self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
-                                               feature_extractor_weights_path=str(weights_path)).to(self.device)
+        try:
+            with mock.patch.object(torch, "load", lambda *args, **kwargs: state):  # only inside the constructor
+                net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                                  feature_extractor_weights_path=str(weights_path))
+        except (RuntimeError, KeyError) as err:
+            raise ValueError(f"the Inception weights at {weights_path} do not fit torch-fidelity's Inception-v3 "
+                             f"({str(err).splitlines()[0][:160]})") from None
+        self.net = net.to(self.device)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(to_uint8_rgb(images).to(self.device))[0]

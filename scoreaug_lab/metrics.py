@@ -10,6 +10,7 @@ import math
 import numpy as np
 import torch
 
+from . import validation as V
 from .denoiser import as_denoiser
 from .diffusion import loss_weight, sigma_bands
 from .scores import ideal_denoiser
@@ -29,6 +30,8 @@ def nearest_two(samples: torch.Tensor, train: torch.Tensor, chunk: int | None = 
     float32 with one matrix product per chunk of samples (||a||^2 - 2 a.b + ||b||^2), then the distances
     to the `candidates` closest are recomputed exactly in float64, so rounding cannot swap the two
     nearest. Runs on `device` (default: the samples' device)."""
+    V.batch("samples", samples)
+    V.batch("train (the training set)", train)
     if train.shape[0] < 2:
         raise ValueError("memorisation needs at least 2 training points")
     if samples.shape[1:] != train.shape[1:]:

@@ -23,6 +23,7 @@ import math
 
 import torch
 
+from . import validation as V
 from .transforms.linear import transform_matrix  # noqa: F401  (re-exported: the matrix of a linear T)
 
 
@@ -32,12 +33,14 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
 
 def ideal_weights(y: torch.Tensor, sigma, train: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
     """Posterior weights w (B, N) over the training points for noisy inputs y (B, ...), float64."""
+    V.batch("y", y)
+    V.batch("train (the training set)", train)
+    if y.shape[1:] != train.shape[1:]:
+        raise ValueError(f"y {tuple(y.shape[1:])} and the training points {tuple(train.shape[1:])} differ in shape")
     y64, x64 = _flat(y).double(), _flat(train).double()
-    sigma = torch.as_tensor(sigma, dtype=torch.float64, device=y.device).reshape(-1)
+    sigma = V.noise_levels("sigma", torch.as_tensor(sigma, dtype=torch.float64, device=y.device)).reshape(-1)
     if sigma.numel() not in (1, y.shape[0]):
         raise ValueError(f"sigma must be a scalar or have {y.shape[0]} entries, got {sigma.numel()}")
-    if (sigma <= 0).any():
-        raise ValueError("sigma must be > 0 for the ideal denoiser")
     sigma = sigma.expand(y.shape[0])
     x_sq = (x64**2).sum(1)
     out = []
@@ -63,7 +66,7 @@ def ideal_score(y: torch.Tensor, sigma, train: torch.Tensor) -> torch.Tensor:
 
 
 def _sigma_like(sigma, y: torch.Tensor) -> torch.Tensor:
-    s = torch.as_tensor(sigma, dtype=y.dtype, device=y.device)
+    s = V.noise_levels("sigma", torch.as_tensor(sigma, dtype=y.dtype, device=y.device))
     return s.reshape(-1, *([1] * (y.ndim - 1))) if s.ndim else s
 
 

@@ -71,6 +71,7 @@ class Trainer:
         self.config, self.info = config, info
         self.setup = setup = build_setup(config, device)
         self.model, self.ema, self.device = setup.model, setup.ema, setup.device
+        self.model.check_values = False   # the data are checked once where they enter (load_data), not per step
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.folder = RunFolder(config.out) if config.out is not None and info.is_main else None
@@ -198,6 +199,7 @@ def train_iter(config: TrainConfig, resume: bool = True):
         try:
             yield from _train_loop(trainer, resume)
         finally:
+            trainer.model.check_values = True   # outside training, the model checks its inputs again
             if trainer.folder is not None:
                 trainer.folder.close()
 

@@ -13,14 +13,22 @@ def _name(req: str) -> str:
     return re.split(r"[<>=!~\[ ;]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["dev"]}
-    lines = (ROOT / "environment.yml").read_text().splitlines()
+def _yml_packages(path: Path) -> tuple[set, list]:
+    lines = path.read_text().splitlines()
     pip_items = [ln.strip()[2:] for ln in lines if ln.strip().startswith("- ") and ln.startswith(" " * 6)]
-    named = {_name(i) for i in pip_items if not i.startswith("-e")}
-    assert named == wanted
-    assert any(i.startswith("-e .") for i in pip_items), "environment.yml must install the toolkit itself"
+    return {_name(i) for i in pip_items if not i.startswith("-e")}, pip_items
+
+
+def test_environment_files_match_pyproject():
+    """environment.yml (students) names the runtime; environment-dev.yml the runtime and every extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    extras = {_name(r) for group in project["optional-dependencies"].values() for r in group} - {"smalldiffusion", "k-diffusion"}
+    students, items = _yml_packages(ROOT / "environment.yml")
+    assert students == runtime and "-e ." in items, "environment.yml: the runtime and the toolkit itself"
+    assert not students & {"pytest", "playwright", "hypothesis", "nbmake", "nbgrader"}, "students get no test tools"
+    developers, items = _yml_packages(ROOT / "environment-dev.yml")
+    assert developers == runtime | extras and any(i.startswith("-e .[") for i in items)
 
 
 def test_console_script_and_ci():

@@ -25,12 +25,22 @@ class EDMDenoiser(nn.Module):
     def check_input(self, x: torch.Tensor) -> None:
         """Override to check the data shape."""
 
+    check_values = True  # the training loop turns it off on its own model: its data were checked once
+
     def forward(self, x: torch.Tensor, sigma, omega: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x)
+        if self.check_values and not torch.compiler.is_compiling():  # a check would break the compiled graph
+            _check_values(x, sigma)
         sig = expand_sigma(sigma, x)
         c_skip, c_out, c_in, c_noise = edm_coefficients(sig, self.sigma_data)
-        out = self.raw(c_in * x, c_noise.reshape(-1), omega, labels)
+        x_in, c_noise = c_in * x, c_noise.reshape(-1)
+        weights = next(self.parameters(), None)
+        if weights is not None and x.dtype != weights.dtype and not torch.is_autocast_enabled(x.device.type):
+            # float16 / float64 inputs: the network runs in its own precision, the skip path in x's
+            x_in, c_noise = x_in.to(weights.dtype), c_noise.to(weights.dtype)
+            omega = None if omega is None else omega.to(weights.dtype)
+        out = self.raw(x_in, c_noise, omega, labels)
         return c_skip * x + c_out * out.to(x.dtype)
 
     @property
@@ -45,3 +55,16 @@ class EDMDenoiser(nn.Module):
     @property
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _check_values(x: torch.Tensor, sigma) -> None:
+    """Clear errors for inputs a denoiser cannot use (one host sync; skipped on the training hot path)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got {getattr(x, 'dtype', type(x).__name__)}")
+    if x.shape[0] == 0:
+        raise ValueError("x is an empty batch")
+    if not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or infinite values")
+    sigma = torch.as_tensor(sigma)
+    if not (torch.isfinite(sigma).all() and (sigma > 0).all()):
+        raise ValueError("sigma must be finite and > 0")

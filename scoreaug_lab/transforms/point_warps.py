@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from .. import validation as V
 from . import controls as C
 from .base import Transform, uniform
 from .points import PlanarTransform
@@ -27,7 +28,7 @@ class Scale(Transform):
         return [amount * self.max_log]
 
     def __init__(self, max_log: float = math.log(1.5)):
-        self.max_log = float(max_log)
+        self.max_log = V.number("scale: max_log", max_log, 0.0, 10.0)
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_log, self.max_log, generator, device)
@@ -59,7 +60,7 @@ class Shear(PlanarTransform):
         return [amount * self.max_shear]
 
     def __init__(self, max_shear: float = 0.5):
-        self.max_shear = float(max_shear)
+        self.max_shear = V.number("shear: max_shear", max_shear, 0.0, 1e3)
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_shear, self.max_shear, generator, device)
@@ -92,7 +93,7 @@ class TanhSquash(Transform):
         return [abs(amount) * self.max_strength]
 
     def __init__(self, max_strength: float = 1.0):
-        self.max_strength = float(max_strength)
+        self.max_strength = V.number("tanh: max_strength", max_strength, 0.0, 1e3)
 
     def _sample(self, batch, generator, device):
         return uniform(batch, 0.0, self.max_strength, generator, device)
@@ -139,7 +140,7 @@ class QuadraticShear(PlanarTransform):
         return [amount * self.max_a]
 
     def __init__(self, max_a: float = 0.5):
-        self.max_a = float(max_a)
+        self.max_a = V.number("quadratic_shear: max_a", max_a, 0.0, 1e3)
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_a, self.max_a, generator, device)

@@ -10,6 +10,7 @@ import math
 
 import torch
 
+from .. import validation as V
 from . import controls as C
 from .base import Transform, quarter_turn_code, randint, uniform
 
@@ -42,7 +43,7 @@ class Rotate(PlanarTransform):
         return [amount * self.max_angle]
 
     def __init__(self, max_angle: float = math.pi):
-        self.max_angle = float(max_angle)
+        self.max_angle = V.number("rotate: max_angle (radians)", max_angle, 0.0, 100.0)
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_angle, self.max_angle, generator, device)
@@ -178,7 +179,8 @@ class Translate(Transform):
         return [amount * self.max_shift] + [0.0] * (self.n_params - 1)
 
     def __init__(self, max_shift: float = 0.5, dim: int = 2):
-        self.max_shift, self.n_params, self.omega_dim = float(max_shift), int(dim), int(dim)
+        self.max_shift = V.number("translate: max_shift", max_shift, 0.0, 1e3)
+        self.n_params = self.omega_dim = V.integer("translate: dim", dim, 1, 1024)
 
     def _check_input(self, x):
         if x.shape[1] != self.n_params:
