@@ -16,6 +16,8 @@ MAX_COUNT = 10**9        # steps, sizes and intervals above this are typos, not 
 # What "auto" means for --model and --transforms, per data kind.
 DEFAULT_MODELS = {"points": "mlp", "images": "unet-tiny"}
 DEFAULT_TRANSFORMS = {"points": "rot90,flip", "images": PAPER_TRANSFORMS}
+# The combined variant's clean-space stage: EDM's geometric augmentation (images), its analogue for points.
+DEFAULT_CLEAN_TRANSFORMS = {"points": "rotate,scale", "images": "geometric"}
 
 
 @dataclass
@@ -27,6 +29,8 @@ class TrainConfig:
     variant: str = "noaug"
     transforms: str = "auto"     # auto: rot90,flip for points; the paper's four for images
     aug_prob: float = 0.5
+    clean_transforms: str = "auto"   # the combined variant's clean-space stage; auto: EDM-style geometric family
+    clean_aug_prob: float = 0.5
     model: str = "auto"          # auto: mlp for points, unet-tiny for images
     model_kwargs: dict = field(default_factory=dict)
     sigma_data: float = 0.5
@@ -64,6 +68,8 @@ class TrainConfig:
             self.model = DEFAULT_MODELS[kind]
         if self.transforms in ("auto", None):
             self.transforms = DEFAULT_TRANSFORMS[kind]
+        if self.clean_transforms in ("auto", None):
+            self.clean_transforms = DEFAULT_CLEAN_TRANSFORMS[kind]
 
     def validate(self) -> "TrainConfig":
         """Every field checked where it enters: finite numbers in range, seeds that do not alias, a usable
@@ -71,6 +77,7 @@ class TrainConfig:
         get_variant(self.variant)
         kind = data_kind(self.data)
         parse_transforms(self.transforms, kind)  # a typo (or an empty list) fails even when unused
+        parse_transforms(self.clean_transforms, kind)
         for name in ("n_train", "n_heldout", "steps", "batch_size", "grad_accum", "log_every", "ckpt_every"):
             V.integer(name, getattr(self, name), 1, MAX_COUNT)
         V.integer("eval_every", self.eval_every, 0)
@@ -84,6 +91,7 @@ class TrainConfig:
         V.number("sigma_data", self.sigma_data, 0.0, 100.0, low_open=True)
         V.number("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         V.number("aug_prob", self.aug_prob, 0.0, 1.0)
+        V.number("clean_aug_prob", self.clean_aug_prob, 0.0, 1.0)
         V.number("grad_clip (0: no clipping)", self.grad_clip, 0.0)
         V.number("label_dropout", self.label_dropout, 0.0, 1.0)
         if self.label_dropout and not self.class_cond:

@@ -19,6 +19,9 @@ The grid of variants (see `VARIANTS`), with T one transform drawn per sample and
     clean-omega  input T(x0) + sigma*n        target T(x0)   condition omega  (EDM non-leaking aug)
     noisy        input T(x0 + sigma*n)        target T(x0)   condition -
     scoreaug     input T(x0 + sigma*n)        target T(x0)   condition omega  (ScoreAug)
+    combined     input Tn(Tc(x0) + sigma*n)   target Tn(Tc(x0))  condition [omega_c, omega_n]
+                 (both: EDM-style clean-space transforms Tc and ScoreAug's noisy-space Tn, each told; see
+                 transforms.two_stage)
 """
 from __future__ import annotations
 
@@ -72,7 +75,7 @@ class Variant:
     """One cell of the grid: where the transform acts and whether the model sees omega."""
 
     name: str
-    space: str | None  # None (no augmentation), "clean" or "noisy"
+    space: str | None  # None (no augmentation), "clean", "noisy" or "both" (clean-space, then noisy-space)
     conditioned: bool
 
     @property
@@ -86,6 +89,7 @@ VARIANTS = {
     "clean-omega": Variant("clean-omega", "clean", True),
     "noisy": Variant("noisy", "noisy", False),
     "scoreaug": Variant("scoreaug", "noisy", True),
+    "combined": Variant("combined", "both", True),
 }
 VARIANT_ALIASES = {"none": "noaug", "noisy-omega": "scoreaug", "edm-aug": "clean-omega"}
 
@@ -162,6 +166,10 @@ def make_training_pair(x0: torch.Tensor, randomness: TrainingRandomness, variant
     if variant.space == "clean":
         target = augment.apply_unchecked(x0, draw)
         model_input = target + sig * randomness.noise
+    elif variant.space == "both":  # clean-space transform, noise, then noisy-space transform (two_stage)
+        if not hasattr(augment, "training_pair"):
+            raise ValueError(f"variant {variant.name!r} needs a TwoStageSampler (clean and noisy stages)")
+        target, model_input = augment.training_pair(x0, sig * randomness.noise, draw)
     else:  # noisy space: transform the noisy sample itself, in one pass with the target
         target, model_input = augment.apply_pair(x0, x0 + sig * randomness.noise, draw)
     omega = augment.encode(draw) if variant.conditioned else None

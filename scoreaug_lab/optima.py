@@ -140,7 +140,8 @@ def variant_optimum(train: torch.Tensor, variant, sampler=None, at=None, n_draws
         name, params = at
         transform = sampler.transforms[sampler.index(name)]
         params = torch.as_tensor(params, dtype=torch.float64).reshape(1, -1)
-        return MixtureOptimum(train, affine_parts(transform, params, train.shape[1]), [1.0], variant.space,
+        space = sampler.stage_of(name) if variant.space == "both" else variant.space  # combined: T's own stage
+        return MixtureOptimum(train, affine_parts(transform, params, train.shape[1]), [1.0], space,
                               sigma_data, dtype=dtype)
     maps_a, maps_b, weights = [eye], [zero], [1.0 - sampler.p]
     share = torch.diff(sampler.cum_weights.double(), prepend=torch.zeros(1, dtype=torch.float64))

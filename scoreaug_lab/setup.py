@@ -12,6 +12,7 @@ from .diffusion import get_variant
 from .distributed import DistInfo, rank_device
 from .models import build_model
 from .transforms import build_sampler
+from .transforms.two_stage import TwoStageSampler
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
@@ -43,7 +44,7 @@ def build_setup(config: TrainConfig, device=None) -> SimpleNamespace:
     device = device or resolve_device(config.device)
     data = load_data(config.data, config.n_train, config.n_heldout, config.data_seed)
     variant = get_variant(config.variant)
-    sampler = build_sampler(config.transforms, data.kind, config.aug_prob) if variant.augmented else None
+    sampler = build_augmentation(config, variant, data.kind)
     omega_dim = sampler.omega_dim if variant.conditioned else 0
     extra = {}
     if config.class_cond:
@@ -59,8 +60,19 @@ def build_setup(config: TrainConfig, device=None) -> SimpleNamespace:
     return SimpleNamespace(data=data, variant=variant, sampler=sampler, model=model, ema=ema, device=device)
 
 
+def build_augmentation(config: TrainConfig, variant, kind: str):
+    """The run's transform sampler: None without augmentation, a TransformSampler for one space, a
+    TwoStageSampler (clean-space stage, then noisy-space stage) for the combined variant."""
+    if not variant.augmented:
+        return None
+    noisy = build_sampler(config.transforms, kind, config.aug_prob)
+    if variant.space != "both":
+        return noisy
+    return TwoStageSampler(build_sampler(config.clean_transforms, kind, config.clean_aug_prob), noisy)
+
+
 def has_dropout(model: torch.nn.Module) -> bool:
     return any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
 
 
-__all__ = ["build_setup", "resolve_device", "ema_with_warmup", "has_dropout"]
+__all__ = ["build_setup", "build_augmentation", "resolve_device", "ema_with_warmup", "has_dropout"]

@@ -109,8 +109,11 @@ class Recorder(torch.nn.Module):
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_every_variant_builds_input_target_and_omega(variant):
+    from scoreaug_lab.transforms.two_stage import TwoStageSampler
     v = get_variant(variant)
     sampler = TransformSampler([get_transform("rot90"), get_transform("scale")], p=0.5)
+    if v.space == "both":
+        sampler = TwoStageSampler(TransformSampler([get_transform("shear")], p=0.5), sampler)
     g = torch.Generator().manual_seed(3)
     x0 = torch.randn(512, 2, generator=g)
     model = Recorder()
@@ -180,3 +183,27 @@ def test_bad_loss_inputs_are_errors(bad):
         x0 = torch.zeros(5, 2)
     with pytest.raises(ValueError, match={"x0": "NaN", "sigma": "sigma", "shape": "must be"}[bad]):
         diffusion_loss(Recorder(), x0, randomness)
+
+
+def test_combined_variant_is_clean_stage_then_noise_then_noisy_stage():
+    """combined: input T_n(T_c(x0) + sigma n), target T_n(T_c(x0)), omega = [omega_c, omega_n] (each stage told)."""
+    from scoreaug_lab.transforms.two_stage import TwoStageSampler
+    clean = TransformSampler([get_transform("scale")], p=1.0)
+    noisy = TransformSampler([get_transform("rot90")], p=1.0)
+    both = TwoStageSampler(clean, noisy)
+    g = torch.Generator().manual_seed(4)
+    x0 = torch.randn(256, 2, dtype=torch.float64, generator=g)
+    randomness = draw_training_randomness(x0.shape, "combined", both, g, dtype=torch.float64)
+    inp, target, omega = make_training_pair(x0, randomness, "combined", both)
+    draw, sig = randomness.transform_draw, randomness.sigma[:, None]
+    a = draw.clean.params[0].exp()                                    # clean stage: scale by a = exp(ln a)
+    k = draw.noisy.params[0]                                          # noisy stage: k quarter turns
+    rot = get_transform("rot90")
+    assert torch.allclose(target, rot.apply(a * x0, k), atol=1e-12)
+    assert torch.allclose(inp, rot.apply(a * x0 + sig * randomness.noise, k), atol=1e-12)
+    assert omega.shape == (256, both.omega_dim) == (256, 1 + 3)
+    assert torch.allclose(omega[:, :1], clean.encode(draw.clean)) and torch.equal(omega[:, 1:], noisy.encode(draw.noisy))
+    # omega_for puts a transform's code in its own stage's slots
+    assert torch.equal(both.omega_for("rot90", torch.ones(2, 1))[:, 0], torch.zeros(2))
+    with pytest.raises(ValueError, match="one stage only"):
+        TwoStageSampler(noisy, noisy)

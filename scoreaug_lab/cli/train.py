@@ -31,11 +31,17 @@ def _add_train_options(t):
                    help="held-out set size (default 2000, at most the held-out split)")
     t.add_argument("--data-seed", type=int, default=None, help="seed of the data draw (default 0)")
     t.add_argument("--variant", default=None, choices=list(VARIANTS),
-                   help="noaug | clean | clean-omega | noisy | scoreaug (default noaug)")
+                   help="noaug | clean | clean-omega | noisy | scoreaug | combined (clean-omega's clean-space stage and "
+                        "scoreaug's noisy-space stage together) (default noaug)")
     t.add_argument("--transforms", default=None, help="comma-separated transforms, options as name:key=value "
                    f"(default rot90,flip for points; {PAPER_TRANSFORMS} for images)")
     t.add_argument("--aug-prob", type=float, default=None,
                    help="probability that a sample is transformed (default 0.5)")
+    t.add_argument("--clean-transforms", default=None,
+                   help="the combined variant's clean-space (EDM-style) stage, told through its own omega "
+                        "(default geometric for images, rotate,scale for points)")
+    t.add_argument("--clean-aug-prob", type=float, default=None,
+                   help="probability of a clean-space transform in the combined variant (default 0.5)")
     t.add_argument("--model", default=None, help=f"denoiser: {' | '.join(sorted(MODELS))} "
                    "(default mlp for points, unet-tiny for images)")
     t.add_argument("--model-opt", action="append", metavar="KEY=VALUE",
