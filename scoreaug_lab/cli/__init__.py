@@ -1,8 +1,8 @@
-"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo.
+"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo | data.
 
 Bad options or a missing run print one line `scoreaug-lab: error: ...` and exit with code 2
 (set SCOREAUG_DEBUG=1 to see the traceback instead). One module per group of commands:
-train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo).
+train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo), data.py (data).
 """
 from __future__ import annotations
 
@@ -10,19 +10,21 @@ import os
 import sys
 
 from .common import PROG, Parser, UsageError, _key_values  # noqa: F401 (_key_values re-exported)
+from .data import add_data_parser, cmd_data
 from .samples import add_evaluate_parser, add_sample_parser, cmd_evaluate, cmd_sample
 from .tools import add_classifier_parser, add_demo_parser, cmd_classifier, cmd_demo
 from .train import add_train_parser, cmd_train, train_config_from_args  # noqa: F401 (re-exported)
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "classifier": cmd_classifier,
-            "demo": cmd_demo}
+            "demo": cmd_demo, "data": cmd_data}
 
 
 def build_parser() -> Parser:
     parser = Parser(prog=PROG, description="ScoreAug teaching toolkit: train, sample and evaluate diffusion "
                     "denoisers with augmentation in clean or noisy space.")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=Parser)
-    for add in (add_train_parser, add_sample_parser, add_evaluate_parser, add_classifier_parser, add_demo_parser):
+    for add in (add_train_parser, add_sample_parser, add_evaluate_parser, add_classifier_parser, add_demo_parser,
+                add_data_parser):
         add(sub)
     return parser
 
