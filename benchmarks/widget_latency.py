@@ -12,12 +12,13 @@ Targets (issue 5): median <= 50 ms for a transform or sigma change on a 32x32 im
 found, else digits enlarged to 32x32), and <= 300 ms to re-sample a toy model (SamplerExplorer with a small
 trained MLP; LeakageExplorer's amount change with trained networks). Other rows have no target and are shown for
 reference. Amounts are drawn from a continuous range, so every change re-samples (a slider's grid of values
-would hit the widget's memo after the first visits).
+would hit the widget's memo after the first visits). Sigma sliders move over a list of round values (so that they
+hold exactly what a notebook sets): sigma rows draw from that list, and the explorers remember only their last
+setting, so every change there recomputes too.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import random
@@ -34,8 +35,9 @@ from scoreaug_lab.data import ring_mixture
 from scoreaug_lab.transforms import registry
 from scoreaug_lab.widgets import LeakageExplorer, OverfittingExplorer, SamplerExplorer, ScoreFieldExplorer
 from scoreaug_lab.widgets import TransformExplorer
-from scoreaug_lab.widgets.overfitting import TOY_MODEL_TEACH
-from scoreaug_lab.widgets.score_field import train_toy_denoiser
+from scoreaug_lab.presets import TOY_MODEL
+from scoreaug_lab.presets import mixture_config
+from scoreaug_lab.run_store import get_store
 from scoreaug_lab.data.images import local_cifar_npz
 
 IMAGE_TARGET_MS = 50.0
@@ -89,8 +91,10 @@ def cycle(options, n: int) -> list:
     return [options[(i + 1) % len(options)] for i in range(n)]
 
 
-def log_uniform(rng: random.Random, low: float, high: float, n: int) -> list[float]:
-    return [10 ** rng.uniform(math.log10(low), math.log10(high)) for _ in range(n)]
+def slider_values(app, control: str, rng: random.Random, n: int) -> list:
+    """n random values of a slider over a list of values (sigma: its round numbers, held exactly)."""
+    values = [v for _, v in app.controls[control].options]
+    return [rng.choice(values) for _ in range(n)]
 
 
 def bench_transform_explorer(args, rng, rows) -> None:
@@ -106,22 +110,23 @@ def bench_transform_explorer(args, rng, rows) -> None:
     times, err = time_changes(app, "transform", cycle(names, n), args.warmup)
     rows.append(Row(label, f"transform (cycling all {len(names)})", times, IMAGE_TARGET_MS, err))
     app.controls["transform"].value = "rot90"
-    times, err = time_changes(app, "sigma", log_uniform(rng, 0.01, 10.0, n), args.warmup)
+    times, err = time_changes(app, "sigma", slider_values(app, "sigma", rng, n), args.warmup)
     rows.append(Row(label, "sigma (rot90, noisy-space optimum)", times, IMAGE_TARGET_MS, err))
     app.controls["transform"].value = "brightness"
-    times, err = time_changes(app, "sigma", log_uniform(rng, 0.01, 10.0, n), args.warmup)
+    times, err = time_changes(app, "sigma", slider_values(app, "sigma", rng, n), args.warmup)
     rows.append(Row(label, "sigma (brightness, noisy-space optimum)", times, IMAGE_TARGET_MS, err))
     app.controls["transform"].value = "rotate"
     times, err = time_changes(app, "angle", [round(rng.uniform(-180, 180)) for _ in range(n)], args.warmup)
     rows.append(Row(label, "rotate angle (new matrix each time)", times, IMAGE_TARGET_MS, err))
-    times, err = time_changes(app, "denoiser", cycle(app.controls["denoiser"].options, n), args.warmup)
+    denoisers = [value for _, value in app.controls["denoiser"].options]
+    times, err = time_changes(app, "denoiser", cycle(denoisers, n), args.warmup)
     rows.append(Row(label, "denoiser (rotate)", times, None, err))
 
 
 def bench_score_field(args, rng, rows) -> None:
     app = ScoreFieldExplorer(seed=args.seed)
     n = args.warmup + args.repeats
-    times, err = time_changes(app, "sigma", log_uniform(rng, 0.01, 3.0, n), args.warmup)
+    times, err = time_changes(app, "sigma", slider_values(app, "sigma", rng, n), args.warmup)
     rows.append(Row("ScoreFieldExplorer (17x17 arrows, 48x48 density)", "sigma (rotate)", times, None, err))
     times, err = time_changes(app, "transform", cycle(registry("points"), n), args.warmup)
     rows.append(Row("ScoreFieldExplorer (17x17 arrows, 48x48 density)", "transform (cycling)", times, None, err))
@@ -130,7 +135,8 @@ def bench_score_field(args, rng, rows) -> None:
 def bench_sampler(args, rng, rows) -> None:
     mixture = ring_mixture()
     t0 = time.perf_counter()
-    model = train_toy_denoiser(mixture, steps=400, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="widget_latency_") as store_dir:   # the lesson's recipe, trained afresh
+        model = get_store(store_dir).get(mixture_config(steps=400, seed=args.seed)).model
     print(f"  (trained the SamplerExplorer's MLP, 400 steps, in {time.perf_counter() - t0:.1f} s)")
     app = SamplerExplorer(model=model, mixture=mixture, n_samples=500, seed=args.seed)
     label = "SamplerExplorer (MLP, 500 samples)"
@@ -148,7 +154,7 @@ def bench_sampler(args, rng, rows) -> None:
 
 def bench_leakage(args, rng, rows, cache_dir) -> None:
     n = args.warmup + args.repeats
-    common = dict(n_samples=500, model_kwargs=TOY_MODEL_TEACH, steps=args.leak_steps, cache_dir=cache_dir,
+    common = dict(n_samples=500, model_kwargs=TOY_MODEL["teach"], steps=args.leak_steps, store_dir=cache_dir,
                   background=False, seed=args.seed)
     for pair in ("clean", "noisy"):
         t0 = time.perf_counter()
@@ -167,7 +173,8 @@ def bench_leakage(args, rng, rows, cache_dir) -> None:
 def bench_overfitting(args, rng, rows, cache_dir) -> None:
     n = args.warmup + args.repeats
     app = OverfittingExplorer(sizes=(16, 64), n_train=16, steps=args.leak_steps, n_samples=500,
-                              model_kwargs=TOY_MODEL_TEACH, cache_dir=cache_dir, background=False, seed=args.seed)
+                              model_kwargs=TOY_MODEL["teach"], store_dir=cache_dir, background=False,
+                              seed=args.seed)
     app.controls["n_train"].value = 64                                   # trains the second size once
     label = "OverfittingExplorer (networks, 500 samples)"
     times, err = time_changes(app, "n_train", cycle((16, 64), n), args.warmup)

@@ -26,7 +26,7 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
-from .run_folder import CHECKPOINT, CONFIG
+from .run_folder import CHECKPOINT
 from .runs import list_runs, load_run, read_metrics  # noqa: F401 (list_runs re-exported)
 from .sampling import sample
 from .training import train_iter

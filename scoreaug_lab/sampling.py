@@ -73,10 +73,11 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
                       churn_min: float = 0.0, churn_max: float = math.inf, noise_scale: float = 1.0,
                       omega: torch.Tensor | None = None, labels: torch.Tensor | None = None, device=None,
                       dtype=torch.float32):
-    """Yield the state after each step: SimpleNamespace(step, sigma, sigma_next, x, denoised, nfe).
+    """Yield the state after each step: SimpleNamespace(step, sigma, sigma_next, x, denoised, nfe, x_start).
 
     `model(x, sigma, omega=None, labels=None)` is any denoiser; sample_shape excludes the batch,
-    which is one sample per seed. omega defaults to None (the identity: all zeros).
+    which is one sample per seed. omega defaults to None (the identity: all zeros). x_start (B, *sample_shape)
+    is the start noise sigma_0 n drawn from the seeds (the same tensor in every state: a trajectory's first point).
     """
     if method not in METHODS:
         raise ValueError(f"unknown sampler {method!r}; choose one of {', '.join(METHODS)}")
@@ -84,7 +85,7 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
         raise ValueError(f"churn must be >= 0, got {churn}")
     noise = SeededNoise(seeds, device)
     sigmas = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho)
-    x = noise.randn(sample_shape, dtype) * sigmas[0].item()
+    x = x_start = noise.randn(sample_shape, dtype) * sigmas[0].item()
     nfe = 0
 
     def denoise(x, s):
@@ -107,7 +108,8 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
             d_next = (x_next - denoised_next) / s_next
             x_next = x + (s_next - s_hat) * 0.5 * (d + d_next)
         x = x_next
-        yield SimpleNamespace(step=i + 1, sigma=s_hat, sigma_next=s_next, x=x, denoised=denoised, nfe=nfe)
+        yield SimpleNamespace(step=i + 1, sigma=s_hat, sigma_next=s_next, x=x, denoised=denoised, nfe=nfe,
+                              x_start=x_start)
 
 
 def sample(model, sample_shape, seeds, **kwargs) -> torch.Tensor:

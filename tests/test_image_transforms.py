@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoreaug_lab.transforms import TransformSampler, get_transform, parse_transforms, registry
-from scoreaug_lab.transforms.images import IMAGE_TRANSFORMS, white_noise_response
+from scoreaug_lab.transforms.images import IMAGE_TRANSFORMS
+from scoreaug_lab.transforms.linear import image_noise_summary, transform_matrix
 
 NAMES = sorted(IMAGE_TRANSFORMS)
 EXACT = ["brightness", "translate", "translate_circular", "cutout", "rot90", "xflip", "yflip"]
@@ -266,7 +267,7 @@ def test_orthogonal_maps_permute_noise_exactly(name):
     assert (var.mean() - 1).abs() < 0.02 and (var - 1).abs().max() < 0.5
     corr = (y[..., :, 1:] * y[..., :, :-1]).mean(0)
     assert corr.mean().abs() < 0.02
-    exact = white_noise_response(t, params[:1], 16, 16)
+    exact = image_noise_summary(t, params[:1], 16, 16, dense=True)
     assert torch.equal(exact.variance, torch.ones(16, 16, dtype=torch.float64))
     assert exact.corr_right.abs().max() < 1e-15 and exact.corr_down.abs().max() < 1e-15
 
@@ -276,9 +277,9 @@ def test_bilinear_rotation_loses_noise_variance_and_correlates_neighbours(degree
     n = 32
     disc = centre_disc(n)
     theta = torch.tensor([[math.radians(degrees)]])
-    bil = white_noise_response(get_transform("rotate", "images"), theta, n, n)
-    near = white_noise_response(get_transform("rotate_nearest", "images"), theta, n, n)
-    rot90 = white_noise_response(get_transform("rot90", "images"), torch.ones(1, 1), n, n)
+    bil = image_noise_summary(get_transform("rotate", "images"), theta, n, n, dense=True)
+    near = image_noise_summary(get_transform("rotate_nearest", "images"), theta, n, n, dense=True)
+    rot90 = image_noise_summary(get_transform("rot90", "images"), torch.ones(1, 1), n, n, dense=True)
     # bilinear weights (1-f, f) in x and y keep E[(1-f)^2 + f^2]^2 = (2/3)^2 = 4/9 of the variance
     assert abs(bil.variance[disc].mean() - 4 / 9) < 0.02
     assert bil.corr_right[disc[:, :-1]].mean() > 0.2 and bil.corr_down[disc[:-1]].mean() > 0.2
@@ -297,16 +298,16 @@ def test_non_orthogonal_noise_responses():
     n = 12
     a = 0.4
     log_a = torch.tensor([[a]], dtype=torch.float64)
-    bright = white_noise_response(get_transform("brightness", "images"), log_a, n, n)
+    bright = image_noise_summary(get_transform("brightness", "images"), log_a, n, n, dense=True)
     assert (bright.variance - math.exp(2 * a)).abs().max() < 1e-12                # sigma -> a sigma
-    shift = white_noise_response(get_transform("translate", "images"), torch.tensor([[2.0, -3.0]]), n, n)
+    shift = image_noise_summary(get_transform("translate", "images"), torch.tensor([[2.0, -3.0]]), n, n, dense=True)
     expected = torch.ones(n, n, dtype=torch.float64)
     expected[:2] = 0
     expected[:, -3:] = 0                                                           # noise-free zero padding
     assert torch.equal(shift.variance, expected)
     cut = get_transform("cutout", "images")
     params = torch.tensor([[0.5, 0.5, 0.5]])
-    resp = white_noise_response(cut, params, n, n)
+    resp = image_noise_summary(cut, params, n, n, dense=True)
     assert torch.equal(resp.variance, 1.0 - cut.mask(params, n, n)[0].double())     # noise-free square
 
 
@@ -415,7 +416,10 @@ def test_rot90_needs_square_images():
         get_transform("rot90", "images").apply(torch.zeros(1, 3, 8, 6), torch.ones(1, 1))
 
 
-def test_white_noise_response_takes_one_sample():
-    with pytest.raises(ValueError, match="one sample"):
-        white_noise_response(get_transform("rot90", "images"), torch.zeros(2, 1), 4, 4)
+def test_noise_statistics_take_one_sample():
+    rot90, two_rows = get_transform("rot90", "images"), torch.zeros(2, 1)
+    with pytest.raises(ValueError, match=r"params must have shape \(B, 1\)"):
+        image_noise_summary(rot90, two_rows, 4, 4, dense=True)
+    with pytest.raises(ValueError, match=r"params must have shape \(B, 1\)"):
+        transform_matrix(rot90, two_rows, (1, 4, 4))
     assert registry("images") is IMAGE_TRANSFORMS

@@ -1,18 +1,23 @@
-"""What the widgets backed by trained runs share: a run cache, training on demand with a progress bar
-(in a worker thread inside a notebook kernel, so the notebook stays usable; synchronously elsewhere), and
-a lock so that an update from the worker and one from a control never interleave.
+"""What the widgets backed by trained runs share: the run store (`run_store.get_store`), training on demand
+with a progress bar (in a worker thread inside a notebook kernel, `run_store.BackgroundTrainer`, so the
+notebook stays usable; synchronously elsewhere, `run_store.train_job`), a lock so that an update from the
+worker and one from a control never interleave, the refusal of invalid control values (None, NaN, a value
+that is not one of the choices: shown in the status line, the control keeps its last valid value), the
+choices of a runs folder, and small drawing helpers.
 
     app.wait()     # block until background training is done (scripts, tests, notebook cells that read state)
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import ipywidgets as W
 import numpy as np
 
+from ..run_store import BackgroundTrainer, config_key, get_store, train_job
+from ..runs import list_runs, read_config
 from .base import WidgetApp
-from .runcache import BackgroundTrainer, config_key, get_cache, train_job
 
 
 def in_kernel() -> bool:
@@ -25,14 +30,28 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def invalid_value(control, value) -> str | None:
+    """Why `value` cannot be shown (None, a non-finite number, not one of the control's choices), else None."""
+    if value is None:
+        return "no value (None)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    options = getattr(control, "options", None)
+    if options is not None:
+        values = [o[1] if isinstance(o, tuple) else o for o in options]
+        if value not in values:
+            return f"{value!r} is not one of the choices"
+    return None
+
+
 class RunBackedApp(WidgetApp):
     """A WidgetApp whose views come from runs that may have to be trained first (see `ensure`)."""
 
-    def __init__(self, cache_dir=None, device: str = "cpu", background: bool | None = None):
+    def __init__(self, store_dir=None, device: str = "cpu", background: bool | None = None):
         super().__init__()
-        self.cache = get_cache(cache_dir, device)
+        self.store = get_store(store_dir, device)
         self.background = in_kernel() if background is None else bool(background)
-        self.trainer = BackgroundTrainer(self.cache)
+        self.trainer = BackgroundTrainer(self.store)
         self.progress = W.IntProgress(value=0, min=0, max=1, description="training",
                                       layout=W.Layout(display="none", width="420px"))
         self.note = W.HTML(value="")
@@ -43,12 +62,31 @@ class RunBackedApp(WidgetApp):
         with self._lock:
             super().refresh()
 
+    # --- invalid control values -------------------------------------------------------------------
+    def _on_change(self, change) -> None:
+        if not self._ready:
+            return
+        problem = invalid_value(change["owner"], change["new"])
+        if problem is None:
+            self.refresh()
+        else:
+            self._refuse(change, problem)
+
+    def _refuse(self, change, problem: str) -> None:
+        """Put the last valid value back (no refresh: the view still shows it) and say why in the status line."""
+        name = next(k for k, c in self.controls.items() if c is change["owner"])
+        with self.hold(refresh=False):
+            change["owner"].value = change["old"]
+        self.last_error = f"ValueError: {name}: {problem}; kept {change['old']!r}"
+        self.errors.append(self.last_error)
+        self.status.value = f"<span style='color:#b00'>refused: {self.last_error}</span>"
+
     # --- runs on demand ---------------------------------------------------------------------------
     def ensure(self, configs):
         """The runs of `configs` (a list of TrainConfig) when all are ready; otherwise train them (with the
         progress bar) and return them (synchronous), or start training in the worker thread and return None
         (background: the view is refreshed when the job ends)."""
-        runs = [self.cache.cached(c) for c in configs]
+        runs = [self.store.cached(c) for c in configs]
         if all(r is not None for r in runs):
             self.state["pending"] = None
             return runs
@@ -61,7 +99,7 @@ class RunBackedApp(WidgetApp):
             self._show_progress(0, sum(c.steps for c in configs), "queued")
             self.trainer.submit(configs, self._show_progress, lambda runs, err: self._job_done(keys, err))
             return None
-        result = train_job(self.cache, configs, self._show_progress)
+        result = train_job(self.store, configs, self._show_progress)
         self._hide_progress()
         if isinstance(result, Exception):
             self._failed.update({k: str(result) for k in keys})
@@ -92,6 +130,17 @@ class RunBackedApp(WidgetApp):
         with self._lock:  # the worker's refresh has released the lock
             pass
         return self
+
+
+def run_folder_choices(runs_dir) -> list:
+    """[(folder, config or the error that kept it from being read)] of the run folders in `runs_dir`."""
+    choices = []
+    for folder in list_runs(runs_dir):
+        try:
+            choices.append((folder, read_config(folder)))
+        except (OSError, ValueError, TypeError) as err:
+            choices.append((folder, err))
+    return choices
 
 
 def grid_rgb(images, nrow: int | None = None) -> np.ndarray:
