@@ -48,9 +48,9 @@ class Transform(ABC):
     def _sample(self, batch: int, generator, device) -> torch.Tensor:
         """Random parameters (batch, n_params) on `device`."""
 
-    @abstractmethod
     def identity_params(self, batch: int, device=None) -> torch.Tensor:
-        """Parameters that make T the identity, (batch, n_params)."""
+        """Parameters that make T the identity, (batch, n_params): zeros unless a transform says otherwise."""
+        return torch.zeros(batch, self.n_params, device=device)
 
     @abstractmethod
     def _apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:

@@ -68,6 +68,43 @@ CURVATURE = ParamControl("curvature", "curvature a", -1.5, 1.5, 0.05, 0.8, symbo
 AXIS_ANGLE = ParamControl("axis_angle", "mirror axis (degrees)", 0.0, 180.0, 1.0, 30.0, symbol="φ", unit="°")
 
 
+class FlipBitControls:
+    """Controls of a mirror applied where a bit b = 1 (points: flip; images: xflip, yflip)."""
+
+    controls = (FLIP,)
+
+    def _controls_to_row(self, v):
+        return [float(bool(v["flip"]))]
+
+    def _amount_to_row(self, amount):
+        return [float(abs(amount) >= 0.5)]
+
+
+class QuarterTurnControls:
+    """Controls of a rotation by k quarter turns (points and images: rot90)."""
+
+    controls = (QUARTER_TURNS,)
+
+    def _controls_to_row(self, v):
+        return [float(v["k"])]
+
+    def _amount_to_row(self, amount):
+        return [float(round(3 * abs(amount)))]
+
+
+class LogScaleControls:
+    """Controls of x -> a x with ln a in [-max_log, max_log] (points: scale; images: brightness)."""
+
+    controls = (SCALE,)
+
+    def _controls_to_row(self, v):
+        import math
+        return [math.log(v["a"])]
+
+    def _amount_to_row(self, amount):
+        return [amount * self.max_log]
+
+
 def check_amount(amount: float) -> float:
     amount = float(amount)
     if not -1.0 <= amount <= 1.0:
@@ -75,4 +112,4 @@ def check_amount(amount: float) -> float:
     return amount
 
 
-__all__ = ["ParamControl", "check_amount"]
+__all__ = ["ParamControl", "check_amount", "FlipBitControls", "QuarterTurnControls", "LogScaleControls"]

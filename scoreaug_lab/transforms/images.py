@@ -42,9 +42,6 @@ class ImageTransform(Transform):
         if min(x.shape[1:]) < 1:
             raise ValueError(f"{self.name}: empty image shape {tuple(x.shape)}")
 
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, self.n_params, device=device)
-
     def options(self) -> dict:
         return {}
 
@@ -61,7 +58,7 @@ def _check_integers(name: str, values: torch.Tensor, low=None, high=None, what="
 
 
 # ---------------------------------------------------------------------------------------------------
-class Brightness(ImageTransform):
+class Brightness(C.LogScaleControls, ImageTransform):
     """x -> a x with ln a ~ U(-max_log, max_log) (default a in [1/1.5, 1.5]); omega = ln a.
 
     Pixels live in [-1, 1], so this scales about mid-grey. Linear, not orthogonal: the noise level
@@ -69,13 +66,6 @@ class Brightness(ImageTransform):
 
     name, n_params, omega_dim = "brightness", 1, 1
     linear = affine = invertible = True
-    controls = (C.SCALE,)
-
-    def _controls_to_row(self, v):
-        return [math.log(v["a"])]
-
-    def _amount_to_row(self, amount):
-        return [amount * self.max_log]
 
     def __init__(self, max_log: float = math.log(1.5)):
         if not math.isfinite(max_log) or max_log < 0:
@@ -224,20 +214,13 @@ class Cutout(ImageTransform):
         return params[:, :1].clone()
 
 
-class Rot90(ImageTransform):
+class Rot90(C.QuarterTurnControls, ImageTransform):
     """Rotation by k quarter turns counter-clockwise, k uniform on {0, 1, 2, 3}; per sample it equals
     torch.rot90(x, k, dims=(-2, -1)) exactly. Square images only. omega = one-hot(k)[1:].
     A pixel permutation: orthogonal, exactly invertible."""
 
     name, n_params, omega_dim = "rot90", 1, 3
     linear = affine = orthogonal = invertible = True
-    controls = (C.QUARTER_TURNS,)
-
-    def _controls_to_row(self, v):
-        return [float(v["k"])]
-
-    def _amount_to_row(self, amount):
-        return [float(round(3 * abs(amount)))]
 
     def _check_input(self, x):
         super()._check_input(x)
@@ -264,20 +247,13 @@ class Rot90(ImageTransform):
         return quarter_turn_code(params)
 
 
-class XFlip(ImageTransform):
+class XFlip(C.FlipBitControls, ImageTransform):
     """Mirror left-right (torch.flip on the width axis) where the bit b = 1; omega = b.
     A pixel permutation: orthogonal, its own inverse."""
 
     name, n_params, omega_dim = "xflip", 1, 1
     linear = affine = orthogonal = invertible = True
     axis = -1
-    controls = (C.FLIP,)
-
-    def _controls_to_row(self, v):
-        return [float(bool(v["flip"]))]
-
-    def _amount_to_row(self, amount):
-        return [float(abs(amount) >= 0.5)]
 
     def _sample(self, batch, generator, device):
         return randint(batch, 2, generator, device)

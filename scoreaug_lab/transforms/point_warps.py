@@ -13,28 +13,18 @@ from .base import Transform, uniform
 from .points import PlanarTransform
 
 
-class Scale(Transform):
+class Scale(C.LogScaleControls, Transform):
     """Isotropic scaling x -> a x with ln a ~ U(-max_log, max_log); omega = ln a.
     Not orthogonal: noise sigma becomes a * sigma (the analogue of image brightness)."""
 
     name, n_params, omega_dim = "scale", 1, 1
     linear = affine = invertible = True
-    controls = (C.SCALE,)
-
-    def _controls_to_row(self, v):
-        return [math.log(v["a"])]
-
-    def _amount_to_row(self, amount):
-        return [amount * self.max_log]
 
     def __init__(self, max_log: float = math.log(1.5)):
         self.max_log = V.number("scale: max_log", max_log, 0.0, 10.0)
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_log, self.max_log, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
 
     def _apply(self, x, params):
         return x * params.exp()
@@ -65,9 +55,6 @@ class Shear(PlanarTransform):
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_shear, self.max_shear, generator, device)
 
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
-
     def _apply(self, x, params):
         return torch.cat([x[:, :1] + params * x[:, 1:2], x[:, 1:2]], dim=1)
 
@@ -97,9 +84,6 @@ class TanhSquash(Transform):
 
     def _sample(self, batch, generator, device):
         return uniform(batch, 0.0, self.max_strength, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
 
     def check_params(self, params, batch=None):
         params = super().check_params(params, batch)
@@ -144,9 +128,6 @@ class QuadraticShear(PlanarTransform):
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_a, self.max_a, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
 
     def _apply(self, x, params):
         return torch.cat([x[:, :1], x[:, 1:2] + params * x[:, :1] ** 2], dim=1)

@@ -48,9 +48,6 @@ class Rotate(PlanarTransform):
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_angle, self.max_angle, generator, device)
 
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
-
     def _apply(self, x, params):
         return _rotate(x, params.cos(), params.sin())
 
@@ -61,24 +58,14 @@ class Rotate(PlanarTransform):
         return torch.cat([params.cos() - 1.0, params.sin()], dim=1)
 
 
-class Rot90(PlanarTransform):
+class Rot90(C.QuarterTurnControls, PlanarTransform):
     """Rotation by k * 90 degrees, k in {0, 1, 2, 3}, exact (no trigonometry); omega = one-hot(k)[1:]."""
 
     name, n_params, omega_dim = "rot90", 1, 3
     linear = affine = orthogonal = invertible = True
-    controls = (C.QUARTER_TURNS,)
-
-    def _controls_to_row(self, v):
-        return [float(v["k"])]
-
-    def _amount_to_row(self, amount):
-        return [float(round(3 * abs(amount)))]
 
     def _sample(self, batch, generator, device):
         return randint(batch, 4, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
 
     def check_params(self, params, batch=None):
         params = super().check_params(params, batch)
@@ -101,24 +88,14 @@ class Rot90(PlanarTransform):
         return quarter_turn_code(params)
 
 
-class Flip(PlanarTransform):
+class Flip(C.FlipBitControls, PlanarTransform):
     """Mirror x1 -> -x1 with a per-sample bit b; omega = b."""
 
     name, n_params, omega_dim = "flip", 1, 1
     linear = affine = orthogonal = invertible = True
-    controls = (C.FLIP,)
-
-    def _controls_to_row(self, v):
-        return [float(bool(v["flip"]))]
-
-    def _amount_to_row(self, amount):
-        return [float(abs(amount) >= 0.5)]
 
     def _sample(self, batch, generator, device):
         return randint(batch, 2, generator, device)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 1, device=device)
 
     def _apply(self, x, params):
         sign = 1.0 - 2.0 * params
@@ -146,9 +123,6 @@ class Reflect(PlanarTransform):
 
     def _sample(self, batch, generator, device):
         return torch.cat([randint(batch, 2, generator, device), uniform(batch, 0.0, math.pi, generator, device)], 1)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, 2, device=device)
 
     def _apply(self, x, params):
         b, phi = params[:, :1], params[:, 1:2]
@@ -188,9 +162,6 @@ class Translate(Transform):
 
     def _sample(self, batch, generator, device):
         return uniform(batch, -self.max_shift, self.max_shift, generator, device, cols=self.n_params)
-
-    def identity_params(self, batch, device=None):
-        return torch.zeros(batch, self.n_params, device=device)
 
     def _apply(self, x, params):
         return x + params
