@@ -48,3 +48,31 @@ def load_checkpoint(path, map_location="cpu") -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a truncated or foreign file
         raise ValueError(f"cannot read checkpoint {path}: {err}") from None
+
+
+TRAINING_KEYS = ("step", "config", "model", "ema", "optimizer", "generator")
+
+
+def check_run_checkpoint(ckpt, path, keys=TRAINING_KEYS) -> dict:
+    """The checkpoint of a run written by `scoreaug-lab train`, or one ValueError saying what is wrong with it
+    (another tool's file, a list, a missing entry): checked before anything is loaded from it."""
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{path} is not a scoreaug-lab checkpoint (it holds a {type(ckpt).__name__}, not a dict)")
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        raise ValueError(f"{path} is not a complete scoreaug-lab checkpoint: missing {', '.join(missing)}")
+    if not isinstance(ckpt["config"], dict) or not isinstance(ckpt["step"], int) or ckpt["step"] < 0:
+        raise ValueError(f"{path} is not a scoreaug-lab checkpoint: its config or step is malformed")
+    if "generator" in keys and not (isinstance(ckpt["generator"], torch.Tensor) and ckpt["generator"].dtype == torch.uint8):
+        raise ValueError(f"{path}: its random-generator state is malformed, so the run cannot resume exactly")
+    return ckpt
+
+
+def load_weights(module, state, path, what: str = "model") -> None:
+    """module.load_state_dict(state), or one ValueError when the weights belong to another network."""
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError, AttributeError) as err:
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: the {what} weights do not fit this run's network (another model's "
+                         f"checkpoint?): {first}") from None

@@ -54,7 +54,14 @@ def rank_device(spec: str, info: DistInfo) -> torch.device:
     """The device of this rank: 'auto' -> cuda:LOCAL_RANK when CUDA is available, else cpu."""
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(spec)
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {spec!r} is not supported; use auto, cpu, cuda or cuda:N")
+    if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError("--device mps was asked for but no Apple GPU is available")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError("--device cuda was asked for but no CUDA device is available")

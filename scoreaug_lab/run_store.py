@@ -6,41 +6,79 @@ revisiting a setting is instant). Notebooks, widgets, benchmarks and `scoreaug-l
     run = store.get(TrainConfig(...), progress=lambda step, total: ...)   # trains once, then loads
     x = store.samples(run, n=500)             # omega = 0; memoised per (run, n, omega, sampler options)
 
+    runs = store.get_many({"a": config_a, "b": config_b})   # missing runs train in parallel processes
+
 A cached run lives in <root>/<data>_<variant>_n<n_train>_<hash>/ (an ordinary run folder: config.json,
 metrics.jsonl, checkpoint.pt), where the hash covers every field of the config except where it is written
 and how it is shown (out, progress, device). A run interrupted half-way resumes exactly on the next request.
-`BackgroundTrainer` trains in a worker thread (latest request wins) so that a notebook stays usable.
-`list_runs` finds run folders; `StoredRun` is what a stored run holds.
+`get_many` trains the missing runs of a list in worker processes (spawned, one torch thread each, one run
+folder each: a run trained in a worker equals one trained by `get` with one thread, bit for bit on the CPU),
+with a progress bar and a time estimate. `BackgroundTrainer` trains in a worker thread (latest request wins)
+so that a notebook stays usable. `list_runs` finds run folders; `StoredRun` is what a stored run holds.
+
+The store folder is `root`, else $SCOREAUG_RUNS, else runs/store in the project (a source checkout; the
+working directory's runs/store otherwise): notebooks, widgets and `scoreaug-lab prepare` meet there.
+SCOREAUG_FORBID_TRAINING=1 makes every request that would train raise `TrainingForbidden` instead (a check
+that a prepared store holds what a notebook needs; the tests and benchmarks/notebook_times.py set it).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import signal
 import threading
+import time
 from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
-from .checkpoint import load_checkpoint
+from .checkpoint import check_run_checkpoint, load_checkpoint
 from .config import TrainConfig
-from .run_folder import CHECKPOINT
+from .data import data_kind
+from .run_folder import CHECKPOINT, METRICS, RunFolderBusy
 from .runs import list_runs, load_run, read_metrics  # noqa: F401 (list_runs re-exported)
 from .sampling import sample
 from .training import train_iter
 
 ENV_RUNS = "SCOREAUG_RUNS"
+ENV_FORBID = "SCOREAUG_FORBID_TRAINING"
 DEFAULT_ROOT = Path("runs") / "store"
 KEY_EXCLUDES = ("out", "progress", "device")
+BUSY_POLL_S = 1.0        # how often a request waits on a run folder another process is training
+
+
+def project_root() -> Path | None:
+    """The source checkout holding this package (a folder with pyproject.toml), else None (installed copy)."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "pyproject.toml").is_file() and (here / "scoreaug_lab").is_dir() else None
 
 
 def default_root(root=None) -> Path:
-    """The store folder: `root`, else $SCOREAUG_RUNS, else runs/store (relative to the working directory)."""
+    """The store folder: `root`, else $SCOREAUG_RUNS, else runs/store in the project (a source checkout, so
+    that notebooks in notebooks/ and commands run from the project share it), else runs/store in the working
+    directory."""
     if root is not None:
         return Path(root)
-    return Path(os.environ.get(ENV_RUNS) or DEFAULT_ROOT)
+    if os.environ.get(ENV_RUNS):
+        return Path(os.environ[ENV_RUNS])
+    project = project_root()
+    return project / DEFAULT_ROOT if project is not None else DEFAULT_ROOT
+
+
+class TrainingForbidden(RuntimeError):
+    """A run had to be trained while SCOREAUG_FORBID_TRAINING was set."""
+
+
+def check_training_allowed(what: str) -> None:
+    """Raise TrainingForbidden when $SCOREAUG_FORBID_TRAINING is set (to anything but "" or "0")."""
+    if os.environ.get(ENV_FORBID, "").strip() not in ("", "0"):
+        raise TrainingForbidden(f"{what} is not in the run store and {ENV_FORBID} is set, so it is not trained "
+                                "here (fill the store with `scoreaug-lab prepare`)")
 
 
 def config_key(config: TrainConfig) -> str:
@@ -107,7 +145,7 @@ class RunStore:
         folder = self.root / key
         if not (folder / CHECKPOINT).is_file():
             return None
-        ckpt = load_checkpoint(folder / CHECKPOINT, map_location="cpu")
+        ckpt = check_run_checkpoint(load_checkpoint(folder / CHECKPOINT, map_location="cpu"), folder / CHECKPOINT)
         if int(ckpt["step"]) < config.steps:
             return None  # interrupted: `get` resumes it
         return self._remember(key, self.load(folder, key=key))
@@ -124,17 +162,128 @@ class RunStore:
             run = self.cached(config)  # another thread may have finished it meanwhile
             if run is not None:
                 return run
+            check_training_allowed(f"run {key}")
             folder = self.root / key
             train_config = TrainConfig.from_dict({**config.to_dict(), "out": str(folder), "progress": False,
                                                   "device": self.device})
             every = max(1, config.steps // 100)
             state = None
-            for state in train_iter(train_config, resume=True):
-                if progress is not None and (state.step % every == 0 or state.step == config.steps):
-                    progress(state.step, config.steps)
+            while True:
+                try:
+                    for state in train_iter(train_config, resume=True):
+                        if progress is not None and (state.step % every == 0 or state.step == config.steps):
+                            progress(state.step, config.steps)
+                    break
+                except RunFolderBusy:   # another process (a `prepare`, another notebook) is training it
+                    time.sleep(BUSY_POLL_S)
             if state is None and not (folder / CHECKPOINT).is_file():
                 raise RuntimeError(f"training {key} produced no checkpoint")
             return self._remember(key, self.load(folder, key=key))
+
+    def folder(self, config: TrainConfig) -> Path:
+        """The run folder of `config` in this store (whether or not it exists yet)."""
+        return self.root / config_key(config)
+
+    def get_many(self, configs, workers: int | None = None, progress=True, desc: str = "training"):
+        """The runs of many configs (a list, or a dict whose values are configs: the result has the same shape).
+        Finished runs load; the missing ones (each once, however often it is listed) train in `workers` spawned
+        processes of one torch thread each (default: one per core, at most one per run; on a GPU, or with one
+        run to train, in this process), each into its own folder of the store, resuming partial runs.
+
+        progress: True (a tqdm bar over the runs' estimated cost, with the steps done and the time left),
+        False, or a callable progress(done_steps, total_steps, label). A worker's failure stops the others
+        (their last steps are checkpointed) and is raised naming the run; a rerun resumes."""
+        named = isinstance(configs, dict)
+        items = list(configs.items()) if named else list(enumerate(configs))
+        todo: dict[str, TrainConfig] = {}
+        found: dict[str, StoredRun] = {}
+        for _, config in items:
+            config.validate()
+            key = config_key(config)
+            if key in found or key in todo:
+                continue
+            run = self.cached(config)
+            if run is None:
+                todo[key] = config
+            else:
+                found[key] = run
+        if todo:
+            check_training_allowed(f"{len(todo)} run(s) ({', '.join(list(todo)[:3])}{', ...' if len(todo) > 3 else ''})")
+            self._train_missing(todo, workers, progress, desc)
+            for key, config in todo.items():
+                run = self.cached(config)
+                if run is None:
+                    raise RuntimeError(f"training {key} did not finish (no checkpoint at step {config.steps})")
+                found[key] = run
+        runs = {name: found[config_key(config)] for name, config in items}
+        return runs if named else [runs[i] for i in range(len(items))]
+
+    def pending(self, configs) -> list[TrainConfig]:
+        """The configs of `configs` (list or dict values) whose runs are not finished in this store, each once."""
+        configs = list(configs.values()) if isinstance(configs, dict) else list(configs)
+        todo = {}
+        for config in configs:
+            key = config_key(config)
+            if key not in todo and not self.finished(config):
+                todo[key] = config
+        return list(todo.values())
+
+    def finished(self, config: TrainConfig) -> bool:
+        """Whether the run of `config` is finished (in memory, or a checkpoint at its last step on disk)."""
+        key = config_key(config)
+        with self._lock:
+            if key in self._runs:
+                return True
+        path = self.root / key / CHECKPOINT
+        if not path.is_file():
+            return False
+        return int(check_run_checkpoint(load_checkpoint(path, map_location="cpu"), path)["step"]) >= config.steps
+
+    def _train_missing(self, todo: dict, workers, progress, desc: str) -> None:
+        workers = resolve_workers(workers, len(todo), self.device)
+        meter = _Progress(self.root, todo, progress, desc, workers)
+        try:
+            if workers <= 1:
+                for key, config in todo.items():
+                    meter.start(key)
+                    self.get(config, lambda step, steps, key=key: meter.update({key: step}))
+                    meter.finish(key)
+            else:
+                self._train_in_workers(todo, workers, meter)
+        finally:
+            meter.close()
+
+    def _train_in_workers(self, todo: dict, workers: int, meter: "_Progress") -> None:
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker)
+        futures = {pool.submit(_train_worker, config.to_dict(), str(self.root / key), self.device): key
+                   for key, config in todo.items()}
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                meter.poll([futures[f] for f in pending])
+                for future in done:
+                    key = futures[future]
+                    try:
+                        future.result()
+                    except Exception as err:  # noqa: BLE001 - named and re-raised below
+                        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+                        raise RuntimeError(f"training {key} failed in a worker process: {message} (what finished "
+                                           "is kept; ask again to resume)") from err
+                    meter.finish(key)
+        except BaseException:
+            # stop the others at a step boundary (training checkpoints the last completed step on Ctrl-C)
+            for future in futures:
+                future.cancel()
+            for process in list(getattr(pool, "_processes", {}).values()):
+                if process.is_alive():
+                    try:
+                        os.kill(process.pid, signal.SIGINT)
+                    except OSError:
+                        pass
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def load(self, run_dir, key: str | None = None) -> StoredRun:
         """Any run folder written by `scoreaug-lab train` (memoised by folder and checkpoint time)."""
@@ -191,6 +340,133 @@ class RunStore:
             while len(self._samples) > self.max_samples:
                 self._samples.popitem(last=False)
         return value
+
+
+def resolve_workers(workers: int | None, n_runs: int, device: str = "cpu") -> int:
+    """Worker processes for `n_runs` runs: `workers`, else one per core; never more than runs; 1 on a GPU."""
+    if str(device).startswith("cuda"):
+        return 1
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    return max(1, min(int(workers or os.cpu_count() or 1), n_runs))
+
+
+def estimated_seconds(config: TrainConfig) -> float:
+    """A rough duration of one run on one core of the project's 2-core CPU (the progress bar's weights and the
+    time estimates of `prepare`; calibrated on the walkthrough's recipes, good to a factor of about 1.5)."""
+    batch = config.batch_size
+    if data_kind(config.data) == "points":
+        width = int(config.model_kwargs.get("width", 128))
+        step = 1.2e-3 + 2.2e-5 * batch * (width / 128) ** 2
+        evals = 3e-3 * (1 + width / 64)
+    else:
+        side = 32 if config.data.startswith("cifar") else 16
+        channels = 3 if config.data.startswith("cifar") else 1
+        width = int(config.model_kwargs.get("model_channels", 32))
+        pixels = side * side * (1 + 0.1 * channels)
+        step = 4e-3 + 1.9e-5 * batch * pixels / 256 * (width / 16) ** 1.5 * (1.5 if side == 32 else 1.0)
+        evals = 0.5 * pixels / 256 * (width / 16) ** 1.5
+    n_evals = config.steps // config.eval_every if config.eval_every else 0
+    return 1.0 + config.steps * step + n_evals * evals
+
+
+def _logged_step(folder: Path) -> int:
+    """The last step logged in a run folder's metrics.jsonl (its tail only), 0 when none."""
+    path = folder / METRICS
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            lines = f.read().decode(errors="ignore").splitlines()
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line).get("step", 0))
+        except (ValueError, AttributeError):
+            continue
+    return 0
+
+
+class _Progress:
+    """Progress of a batch of runs: steps done per run (polled from the run folders' metric lines when they
+    train in other processes), shown as a tqdm bar weighted by estimated cost, or passed to a callable."""
+
+    def __init__(self, root: Path, todo: dict, progress, desc: str, workers: int):
+        self.root, self.todo, self.callback = root, todo, progress if callable(progress) else None
+        self.steps = {key: min(_logged_step(root / key), c.steps) for key, c in todo.items()}
+        self.cost = {key: estimated_seconds(c) for key, c in todo.items()}
+        self.total_steps = sum(c.steps for c in todo.values())
+        self.finished = 0
+        self.bar = None
+        if progress is True:
+            from tqdm.auto import tqdm
+            total = sum(self.cost.values())
+            print(f"{desc}: {len(todo)} run(s), {self.total_steps:,} steps, {workers} worker process(es); "
+                  f"estimated {total / workers / 60:.1f} min on a 2-core CPU", flush=True)
+            self.desc = desc
+            self.bar = tqdm(total=round(total, 1), desc=desc, dynamic_ncols=True,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed} elapsed, {remaining} left]")
+            self._show()
+
+    def _done_cost(self) -> float:
+        return sum(self.cost[k] * self.steps[k] / max(self.todo[k].steps, 1) for k in self.todo)
+
+    def _show(self) -> None:
+        done_steps = sum(self.steps.values())
+        if self.bar is not None:
+            self.bar.n = round(min(self._done_cost(), self.bar.total), 1)
+            self.bar.set_description_str(f"{self.desc}: {self.finished}/{len(self.todo)} runs, "
+                                         f"{done_steps:,}/{self.total_steps:,} steps", refresh=False)
+            self.bar.refresh()
+        if self.callback is not None:
+            self.callback(done_steps, self.total_steps, f"{self.finished}/{len(self.todo)} runs")
+
+    def start(self, key: str) -> None:
+        self.steps[key] = min(_logged_step(self.root / key), self.todo[key].steps)
+        self._show()
+
+    def update(self, steps: dict) -> None:
+        changed = False
+        for key, step in steps.items():
+            step = min(int(step), self.todo[key].steps)
+            if step != self.steps[key]:
+                self.steps[key], changed = step, True
+        if changed:
+            self._show()
+
+    def poll(self, keys) -> None:
+        self.update({key: _logged_step(self.root / key) for key in keys})
+
+    def finish(self, key: str) -> None:
+        self.steps[key] = self.todo[key].steps
+        self.finished += 1
+        self._show()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _init_worker() -> None:
+    """One torch thread per worker process: the workers share the cores."""
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process
+        pass
+
+
+def _train_worker(config: dict, folder: str, device: str) -> int:
+    """Train (or resume) one run into `folder` (in a worker process); waits while another process holds it."""
+    from .training import train
+    config = TrainConfig.from_dict({**config, "out": folder, "progress": False, "device": device})
+    while True:
+        try:
+            train(config, resume=True)
+            return config.steps
+        except RunFolderBusy:
+            time.sleep(BUSY_POLL_S)
 
 
 _STORES: dict = {}
@@ -272,5 +548,6 @@ def train_job(store: RunStore, configs, on_progress=None):
         return err
 
 
-__all__ = ["RunStore", "StoredRun", "BackgroundTrainer", "config_key", "default_root", "get_store", "list_runs",
-           "train_job", "ENV_RUNS"]
+__all__ = ["RunStore", "StoredRun", "BackgroundTrainer", "TrainingForbidden", "check_training_allowed", "config_key",
+           "default_root", "estimated_seconds", "get_store", "list_runs", "project_root", "resolve_workers", "train_job",
+           "ENV_RUNS", "ENV_FORBID"]

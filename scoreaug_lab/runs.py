@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from .checkpoint import load_checkpoint
+from .checkpoint import check_run_checkpoint, load_checkpoint, load_weights
 from .config import TrainConfig
 from .run_folder import CHECKPOINT, CONFIG, METRICS
 from .setup import build_setup, resolve_device
@@ -20,12 +20,16 @@ def load_run(run_dir, device: str = "auto", use_ema: bool = True) -> SimpleNames
     if not (run_dir / CHECKPOINT).is_file():
         raise FileNotFoundError(f"{run_dir} holds no {CHECKPOINT}: was it written by `scoreaug-lab train`?")
     dev = resolve_device(device)
-    ckpt = load_checkpoint(run_dir / CHECKPOINT, map_location=dev)
-    config = TrainConfig.from_dict(ckpt["config"])
+    path = run_dir / CHECKPOINT
+    ckpt = check_run_checkpoint(load_checkpoint(path, map_location=dev), path, ("step", "config", "model", "ema"))
+    try:
+        config = TrainConfig.from_dict(ckpt["config"])
+    except TypeError as err:
+        raise ValueError(f"{path}: its config is not a TrainConfig ({err})") from None
     config.device = str(dev)
     setup = build_setup(config, dev)
-    setup.model.load_state_dict(ckpt["model"])
-    setup.ema.load_state_dict(ckpt["ema"])
+    load_weights(setup.model, ckpt["model"], path)
+    load_weights(setup.ema, ckpt["ema"], path, "EMA")
     model = setup.ema.module if use_ema else setup.model
     model.eval()
     return SimpleNamespace(config=config, setup=setup, model=model, step=int(ckpt["step"]), run_dir=run_dir)

@@ -61,7 +61,7 @@ def sampler_report(model, seeds, reference: torch.Tensor, train: torch.Tensor, n
         path.append(state.x[:n_traj].cpu())
     samples = state.x.cpu().float()
     finite = samples[torch.isfinite(samples).all(1)]
-    swd = sliced_wasserstein(finite, reference, n_projections=n_projections) if finite.shape[0] >= 2 else float("nan")
+    swd = sliced_wasserstein(finite, reference, n_projections=n_projections) if finite.shape[0] >= 1 else float("nan")
     mem = memorisation(finite, train) if finite.shape[0] else {"memorised_fraction": float("nan"),
                                                                "mean_nn_distance": float("nan")}
     sigmas = edm_sigma_steps(settings["num_steps"], sigma_min, sigma_max, rho)

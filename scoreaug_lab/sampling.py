@@ -16,18 +16,21 @@ from types import SimpleNamespace
 
 import torch
 
+from . import validation as V
+
 METHODS = ("heun", "euler")
+MAX_SEEDS = 10_000_000      # a seed list longer than this is a typo (sample in parts)
 
 
 def edm_sigma_steps(num_steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0,
                     rho: float = 7.0, device=None) -> torch.Tensor:
     """(num_steps + 1,) decreasing noise levels ending in 0."""
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-    if not 0 < sigma_min < sigma_max:
-        raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
-    if rho <= 0:
-        raise ValueError(f"rho must be > 0, got {rho}")
+    V.integer("num_steps", num_steps, 1, 10_000)
+    V.number("sigma_min", sigma_min, 0.0, low_open=True)
+    V.number("sigma_max", sigma_max, 0.0, 1e6, low_open=True)
+    if not sigma_min < sigma_max:
+        raise ValueError(f"need sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
+    V.number("rho", rho, 0.0, 1e3, low_open=True)
     i = torch.arange(num_steps, dtype=torch.float64)
     frac = i / max(num_steps - 1, 1)
     sig = (sigma_max ** (1 / rho) + frac * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
@@ -59,9 +62,16 @@ def parse_seeds(text: str) -> list[int]:
         part = part.strip()
         lo, dash, hi = part.partition("-")
         try:
-            seeds.extend(range(int(lo), int(hi) + 1) if dash else [int(part)])
+            first, last = (int(lo), int(hi)) if dash else (int(part), int(part))
         except ValueError:
             raise ValueError(f"bad seed list {text!r}: use forms like '0-99' or '1,5,7'") from None
+        if last < first:
+            raise ValueError(f"bad seed range {part!r} in {text!r}: the end comes before the start")
+        V.seed("a seed", first)
+        V.seed("a seed", last)
+        if len(seeds) + last - first + 1 > MAX_SEEDS:
+            raise ValueError(f"seed list {text!r} holds more than {MAX_SEEDS:,} seeds; sample in parts")
+        seeds.extend(range(first, last + 1))
     if not seeds:
         raise ValueError(f"empty seed list {text!r}")
     return seeds
@@ -81,8 +91,10 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
     """
     if method not in METHODS:
         raise ValueError(f"unknown sampler {method!r}; choose one of {', '.join(METHODS)}")
-    if churn < 0:
-        raise ValueError(f"churn must be >= 0, got {churn}")
+    V.number("churn", churn, 0.0, 1e3)
+    V.number("noise_scale", noise_scale, 0.0, 10.0)
+    if math.isnan(churn_min) or math.isnan(churn_max) or churn_min < 0:
+        raise ValueError(f"need 0 <= churn_min and numbers for churn_min, churn_max; got {churn_min}, {churn_max}")
     noise = SeededNoise(seeds, device)
     sigmas = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho)
     x = x_start = noise.randn(sample_shape, dtype) * sigmas[0].item()

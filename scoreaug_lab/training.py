@@ -29,6 +29,7 @@ import time
 import torch
 from tqdm.auto import tqdm
 
+from .checkpoint import check_run_checkpoint, load_weights
 from .config import TrainConfig, check_resumable
 from .diffusion import diffusion_loss, draw_training_randomness
 from .distributed import (DistInfo, check_same_on_all_ranks, distributed_context, mean_over_ranks,
@@ -36,6 +37,7 @@ from .distributed import (DistInfo, check_same_on_all_ranks, distributed_context
 from .interrupts import step_boundary
 from .metrics import overfitting_gap
 from .models.embedding import drop_labels, labels_to_onehot
+from .resources import check_fits
 from .run_folder import CHECKPOINT, CONFIG, METRICS, RunFolder
 from .setup import build_setup, has_dropout, resolve_device
 
@@ -75,6 +77,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.folder = RunFolder(config.out) if config.out is not None and info.is_main else None
+        # about 16 values per input value (input, target, noise, transform copies, gradients): refuse early
+        check_fits(f"a training batch of {config.batch_size:,}", 16 * 4 * config.batch_size * setup.data.train[0].numel())
         self.train_x = setup.data.train.to(self.device)
         # class labels as one-hot rows, converted (and range-checked) once rather than every step
         self.train_y = (labels_to_onehot(setup.data.train_labels.to(self.device), setup.data.num_classes)
@@ -101,10 +105,12 @@ class Trainer:
             folder = self.folder or RunFolder(self.config.out)   # other ranks read, never write
             ckpt = folder.checkpoint(self.device) if resume else None
             if ckpt is not None:
+                path = folder.path / CHECKPOINT
+                check_run_checkpoint(ckpt, path)
                 check_resumable(ckpt["config"], self.config)
-                self.model.load_state_dict(ckpt["model"])
-                self.ema.load_state_dict(ckpt["ema"])
-                self.optimizer.load_state_dict(ckpt["optimizer"])
+                load_weights(self.model, ckpt["model"], path)
+                load_weights(self.ema, ckpt["ema"], path, "EMA")
+                load_weights(self.optimizer, ckpt["optimizer"], path, "optimizer")
                 self.generator.set_state(ckpt["generator"].cpu())
                 start = int(ckpt["step"])
         check_same_on_all_ranks(start, self.info, self.device, "the step this run resumes from")

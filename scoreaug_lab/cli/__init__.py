@@ -1,7 +1,7 @@
 """Command line: scoreaug-lab train | sample | evaluate | classifier | demo | data.
 
-Bad options or a missing run print one line `scoreaug-lab: error: ...` and exit with code 2
-(set SCOREAUG_DEBUG=1 to see the traceback instead). One module per group of commands:
+Bad options, a missing run or a hostile file print one line `scoreaug-lab: error: ...` and exit with code 2; a
+failure of the machine (a full disk) prints one line and exits with 1 (set SCOREAUG_DEBUG=1 to see the traceback). One module per group of commands:
 train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo), data.py (data).
 """
 from __future__ import annotations
@@ -37,12 +37,18 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         return COMMANDS[args.command](args)
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        if os.environ.get("SCOREAUG_DEBUG"):
-            raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 2
+    except (UsageError, ValueError, TypeError, FileNotFoundError) as err:   # bad input: one line, exit 2
+        return _one_line(err, 2)
+    except OSError as err:                                                  # the machine (a full disk): exit 1
+        return _one_line(err, 1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted (the last completed step is checkpointed)", file=sys.stderr)
         return 130
+
+
+def _one_line(err: BaseException, code: int) -> int:
+    if os.environ.get("SCOREAUG_DEBUG"):
+        raise err
+    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code

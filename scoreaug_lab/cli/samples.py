@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+
+from ..resources import check_fits
 
 
 def add_sample_parser(sub) -> None:
@@ -44,24 +47,6 @@ def _sampler_kwargs(args) -> dict:
                 method=args.sampler, churn=args.churn)
 
 
-def _save_samples(samples, path: Path, train=None) -> None:
-    import numpy as np
-    import torch
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".pt":
-        torch.save(samples, path)
-    elif path.suffix == ".npz":
-        np.savez(path, samples=samples.numpy())
-    elif path.suffix == ".png" and samples.ndim == 4:
-        from ..plotting import save_image_grid
-        save_image_grid(samples, path)
-    elif path.suffix == ".png":
-        from ..plotting import save_sample_figure
-        save_sample_figure(samples, path, train=train)
-    else:
-        raise ValueError(f"unknown sample file type {path.suffix!r}; use .pt, .npz or .png")
-
-
 def _sample_labels(spec, seeds, model, device):
     """--class-label: None or 'none' (unconditional), an integer for every sample, or 'cycle' (seed mod classes)."""
     import torch
@@ -83,19 +68,19 @@ def _sample_labels(spec, seeds, model, device):
 
 
 def cmd_sample(args) -> int:
-    from ..evaluation import draw_samples
     from ..runs import load_run
+    from ..sample_io import check_output, iter_samples, write_samples
     from ..sampling import parse_seeds
-    suffix = Path(args.out).suffix
-    if suffix not in (".pt", ".npz", ".png"):
-        raise ValueError(f"unknown sample file type {suffix!r}; use .pt, .npz or .png")
+    seeds, out = parse_seeds(args.seeds), Path(args.out)
+    check_output(out, len(seeds), ())              # the file's kind and place, before any work
     run = load_run(args.run, args.device)
-    seeds = parse_seeds(args.seeds)
+    shape = run.setup.data.data_shape
+    check_output(out, len(seeds), shape)           # and its size
     labels = _sample_labels(args.class_label, seeds, run.model, run.model.device)
     extra = {} if labels is None else {"labels": labels}
-    samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args), **extra)
-    _save_samples(samples, Path(args.out), train=run.setup.data.train)
-    print(f"wrote {samples.shape[0]} samples to {args.out}")
+    chunks = iter_samples(run.model, shape, seeds, **_sampler_kwargs(args), **extra)
+    written = write_samples(chunks, out, len(seeds), shape, train=run.setup.data.train)
+    print(f"wrote {written} samples to {args.out}")
     return 0
 
 
@@ -130,9 +115,13 @@ def cmd_evaluate(args) -> int:
     from ..checkpoint import save_json
     from ..evaluation import GRID_FILE, draw_samples, evaluate_images, evaluate_points
     from ..runs import load_run
-    if args.n_samples < 2:
-        raise ValueError(f"--n-samples must be >= 2, got {args.n_samples}")
+    from ..validation import integer, seed
+    integer("--n-samples", args.n_samples, 2, 1_000_000)
+    integer("--n-per-band", args.n_per_band, 1, 1_000_000)
+    integer("--n-equivariance", args.n_equivariance, 1, 1_000_000)
+    seed("--seed", args.seed)
     run = load_run(args.run, args.device)
+    check_fits(f"{args.n_samples:,} samples", 4 * args.n_samples * math.prod(run.setup.data.data_shape) * 4)
     seeds = range(args.seed, args.seed + args.n_samples)
     label_spec = args.class_label
     if label_spec is None and run.model.label_dim:
@@ -145,8 +134,6 @@ def cmd_evaluate(args) -> int:
               "sampling_labels": "none (unconditional)" if labels is None else label_spec}
     if run.setup.data.kind == "images":
         from ..classifier import default_classifier_path
-        if args.n_equivariance < 1:
-            raise ValueError(f"--n-equivariance must be >= 1, got {args.n_equivariance}")
         result.update(model=run.config.model, transforms=run.config.transforms, **evaluate_images(
             run.model, run.setup.data, samples, _equivariance_sampler(run, args.equivariance_transforms),
             n_per_band=args.n_per_band, n_equivariance=args.n_equivariance, seed=args.seed, fid=args.fid,

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from .. import validation as V
+
 
 def add_classifier_parser(sub) -> None:
     c = sub.add_parser("classifier", help="train the small CNN whose features give the offline proxy FID",
@@ -34,7 +36,15 @@ def cmd_classifier(args) -> int:
     from ..checkpoint import save_json
     from ..classifier import default_classifier_path, load_labelled_images, save_classifier, train_classifier
     from ..setup import resolve_device
+    from ..sample_io import check_output_file
     out = Path(args.out) if args.out else default_classifier_path(args.data)
+    check_output_file(out, (".pt",), "--out")          # before the work, not after it
+    V.integer("--epochs", args.epochs, 1, 10_000)
+    V.integer("--batch-size", args.batch_size, 1, 1 << 16)
+    V.number("--lr", args.lr, 0.0, 1.0, low_open=True)
+    V.integer("--width", args.width, 1, 4096)
+    V.integer("--feature-dim", args.feature_dim, 1, 1 << 16)
+    V.seed("--seed", args.seed)
     train_x, train_y, test_x, test_y = load_labelled_images(args.data, args.n_train, seed=args.seed)
 
     def progress(epoch, loss, acc):

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import validation as V
+
 from .toy import TOY_SETS, GaussianMixture, ring_mixture, sample_toy, true_distribution
 
 POOL_SIZE = 10_000
+TOY_MAX_POINTS = 1_000_000     # more toy points than this is a typo (and would not fit a widget or a plot)
 
 
 @dataclass
@@ -67,6 +70,8 @@ def load_data(spec: str, n_train: int, n_heldout: int = 2000, seed: int = 0) -> 
     if kind == "points":
         if name not in TOY_SETS:
             raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOY_SETS)}")
+        V.integer("--n-train (toy points)", n_train, 1, TOY_MAX_POINTS)
+        V.integer("--n-heldout (toy points)", n_heldout, 0, TOY_MAX_POINTS)
         pool = sample_toy(name, max(POOL_SIZE, n_train), seeded_generator(seed, 0))
         heldout = sample_toy(name, n_heldout, seeded_generator(seed, 1))
         return DataSplit(spec, "points", pool[:n_train].contiguous(), heldout, truth=true_distribution(name))

@@ -215,6 +215,8 @@ def _split(x_pool, y_pool, x_hold, y_hold, n_train, n_heldout, seed, *, num_clas
     """Balanced, nested training subset (stream 0 of `seed`) and held-out subset (stream 1); `convert`
     turns the chosen images into float tensors (for pools kept as raw arrays)."""
     from . import seeded_generator  # the package's seed streams (no import cycle at call time)
+    if x_hold.shape[0] == 0:
+        raise ValueError(f"{what}: the held-out (test) split is empty; a held-out set is needed for every measure")
     train, train_y = take_balanced(x_pool, y_pool, n_train, seeded_generator(seed, 0), f"{what} --n-train")
     n_heldout = min(int(n_heldout), x_hold.shape[0])
     heldout, heldout_y = take_balanced(x_hold, y_hold, n_heldout, seeded_generator(seed, 1), f"{what} held-out")

@@ -31,8 +31,8 @@ def build_model(name: str, data_shape, **kwargs) -> EDMDenoiser:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}")
     try:
         return MODELS[name](tuple(data_shape), **kwargs)
-    except TypeError as err:
-        raise ValueError(f"bad options for model {name!r}: {err}") from None
+    except (TypeError, RuntimeError, ZeroDivisionError) as err:  # unknown keys, negative or zero sizes
+        raise ValueError(f"bad options for model {name!r}: {str(err).splitlines()[0][:200]}") from None
 
 
 __all__ = ["EDMDenoiser", "MLPDenoiser", "UNetDenoiser", "DiTDenoiser", "MODELS", "build_model",

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import validation as V
 from .base import EDMDenoiser
 from .embedding import ConditionEmbedding
 
@@ -43,6 +44,10 @@ class MLPDenoiser(EDMDenoiser):
                  fourier_features: int = 64, fourier_scale: float = 2.0,
                  sigma_data: float = 0.5, omega_dim: int = 0, label_dim: int = 0):
         super().__init__(sigma_data, omega_dim, label_dim)
+        for name, value, low in (("dim", dim, 1), ("width", width, 1), ("depth", depth, 1), ("emb_dim", emb_dim, 2),
+                                 ("fourier_features", fourier_features, 0)):
+            V.integer(f"mlp: {name}", value, low, 1 << 16)
+        V.number("mlp: fourier_scale", fourier_scale, 0.0, 1e4, low_open=True)
         self.dim = int(dim)
         self.embed = ConditionEmbedding(emb_dim, omega_dim=omega_dim, label_dim=label_dim)
         self.features = FourierFeatures(dim, fourier_features, fourier_scale) if fourier_features else None

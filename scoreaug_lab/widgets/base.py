@@ -15,10 +15,25 @@ set with one refresh: `with app.hold(): ...`.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import traceback
 
 import ipywidgets as W
+
+
+def invalid_value(control, value) -> str | None:
+    """Why `value` cannot be shown (None, a non-finite number, not one of the control's choices), else None."""
+    if value is None:
+        return "no value (None)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    options = getattr(control, "options", None)
+    if options is not None:
+        values = [o[1] if isinstance(o, tuple) else o for o in options]
+        if value not in values:
+            return f"{value!r} is not one of the choices"
+    return None
 
 
 class WidgetApp:
@@ -52,8 +67,27 @@ class WidgetApp:
 
     # --- updating -------------------------------------------------------------------------------
     def _on_change(self, change) -> None:
-        if self._ready:
+        """Refresh for the new value; a value the widget cannot use (None, NaN, not a choice, or one the update
+        rejects) is refused: the last good value goes back, the view is redrawn and the status line says why."""
+        if not self._ready:
+            return
+        problem = invalid_value(change["owner"], change["new"])
+        if problem is None:
             self.refresh()
+            if self.last_error is None:
+                return
+            problem = self.last_error
+        self._refuse(change, problem)
+
+    def _refuse(self, change, problem: str) -> None:
+        name = next((k for k, c in self.controls.items() if c is change["owner"]), "a control")
+        with self.hold(refresh=False):
+            change["owner"].value = change["old"]
+        if change["new"] is not None and invalid_value(change["owner"], change["new"]) is None:
+            self.refresh()                      # the update ran with the refused value: draw the good one again
+        self.last_error = f"ValueError: {name}: {problem}; kept {change['old']!r}"
+        self.errors.append(self.last_error)
+        self.status.value = f"<span style='color:#b00'>refused: {self.last_error}</span>"
 
     @contextlib.contextmanager
     def hold(self, refresh: bool = True):

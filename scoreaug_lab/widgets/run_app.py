@@ -9,7 +9,6 @@ choices of a runs folder, and small drawing helpers.
 """
 from __future__ import annotations
 
-import math
 import threading
 
 import ipywidgets as W
@@ -17,7 +16,7 @@ import numpy as np
 
 from ..run_store import BackgroundTrainer, config_key, get_store, train_job
 from ..runs import list_runs, read_config
-from .base import WidgetApp
+from .base import WidgetApp, invalid_value  # noqa: F401 (invalid_value re-exported)
 
 
 def in_kernel() -> bool:
@@ -28,20 +27,6 @@ def in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def invalid_value(control, value) -> str | None:
-    """Why `value` cannot be shown (None, a non-finite number, not one of the control's choices), else None."""
-    if value is None:
-        return "no value (None)"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{value} is not a finite number"
-    options = getattr(control, "options", None)
-    if options is not None:
-        values = [o[1] if isinstance(o, tuple) else o for o in options]
-        if value not in values:
-            return f"{value!r} is not one of the choices"
-    return None
 
 
 class RunBackedApp(WidgetApp):
@@ -63,24 +48,6 @@ class RunBackedApp(WidgetApp):
             super().refresh()
 
     # --- invalid control values -------------------------------------------------------------------
-    def _on_change(self, change) -> None:
-        if not self._ready:
-            return
-        problem = invalid_value(change["owner"], change["new"])
-        if problem is None:
-            self.refresh()
-        else:
-            self._refuse(change, problem)
-
-    def _refuse(self, change, problem: str) -> None:
-        """Put the last valid value back (no refresh: the view still shows it) and say why in the status line."""
-        name = next(k for k, c in self.controls.items() if c is change["owner"])
-        with self.hold(refresh=False):
-            change["owner"].value = change["old"]
-        self.last_error = f"ValueError: {name}: {problem}; kept {change['old']!r}"
-        self.errors.append(self.last_error)
-        self.status.value = f"<span style='color:#b00'>refused: {self.last_error}</span>"
-
     # --- runs on demand ---------------------------------------------------------------------------
     def ensure(self, configs):
         """The runs of `configs` (a list of TrainConfig) when all are ready; otherwise train them (with the
