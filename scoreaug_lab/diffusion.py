@@ -37,8 +37,9 @@ SIGMA_DATA = 0.5
 def edm_coefficients(sigma: torch.Tensor, sigma_data: float = SIGMA_DATA):
     """Return (c_skip, c_out, c_in, c_noise) for noise level(s) `sigma` (any shape)."""
     sigma = torch.as_tensor(sigma)
-    if not torch.compiler.is_compiling() and sigma.device.type == "cpu" and not (sigma > 0).all():
-        raise ValueError("sigma must be > 0 (and not NaN) for the EDM coefficients")  # no sync: CPU values only
+    if not torch.compiler.is_compiling() and sigma.device.type == "cpu" and not (
+            torch.isfinite(sigma).all() and (sigma > 0).all()):
+        raise ValueError("sigma must be finite and > 0 for the EDM coefficients")  # no sync: CPU values only
     total = sigma**2 + sigma_data**2
     c_skip = sigma_data**2 / total
     c_out = sigma * sigma_data / total.sqrt()

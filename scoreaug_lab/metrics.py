@@ -77,7 +77,7 @@ def projected_quantiles(x: torch.Tensor, n_projections: int = 256, seed: int = 0
     `projection_directions(dim, n_projections, seed)`: column p is the exact quantile function of the
     projected empirical law (row i is its value on the cumulative weights (i/N, (i+1)/N]). Computed once per point
     set, a table can be compared with many others (`sliced_w2`)."""
-    x = _flat(x)
+    x = _flat(V.batch("the point set", x))
     proj = projection_directions(x.shape[1], n_projections, seed).to(x.device).T @ x.T     # (P, N)
     if proj.device.type == "cpu":                  # numpy's sort is about 10x faster than torch's on CPU
         return torch.from_numpy(np.sort(proj.numpy(), axis=1).T.copy())

@@ -39,20 +39,18 @@ def iter_samples(model, data_shape, seeds, chunk: int = CHUNK, device=None, **sa
 
 
 def check_output_file(path: Path, suffixes, what: str = "--out") -> None:
-    """One-line errors for an output file that cannot be written: wrong kind, a directory, under a file."""
-    if path.suffix not in suffixes:
-        raise ValueError(f"{what}: unknown file type {path.suffix!r} for {path}; use {', '.join(suffixes)}")
+    """One-line errors for an output file that cannot be written: a directory, under a file, wrong kind."""
     if path.is_dir():
         raise ValueError(f"{what} {path} is a directory; name a file ({', '.join(suffixes)})")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise ValueError(f"{what} {path} lies under {parent}, which is a file")
+    if path.suffix not in suffixes:
+        raise ValueError(f"{what}: unknown file type {path.suffix!r} for {path}; use {', '.join(suffixes)}")
 
 
 def check_output(path: Path, n: int, data_shape) -> None:
     """One-line errors for a sample file that cannot be written, before any sampling."""
-    if path.suffix not in SUFFIXES:
-        raise ValueError(f"unknown sample file type {path.suffix!r}; use {', '.join(SUFFIXES)}")
     check_output_file(path, SUFFIXES)
     if path.suffix == ".png" and len(data_shape) == 3 and n > MAX_GRID:
         raise ValueError(f"a PNG grid holds at most {MAX_GRID} images, asked for {n}; use .npz for more")

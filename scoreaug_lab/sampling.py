@@ -103,8 +103,11 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
     def denoise(x, s):
         nonlocal nfe
         nfe += 1
-        return model(x, torch.full((x.shape[0],), s, dtype=dtype, device=x.device), omega=omega,
-                     labels=labels).to(dtype)
+        out = model(x, torch.full((x.shape[0],), s, dtype=dtype, device=x.device), omega=omega, labels=labels)
+        if not torch.isfinite(out).all():  # one check per network call: never carry NaN samples on silently
+            raise ValueError(f"the denoiser returned NaN or infinite values at sigma = {s:.4g}: its weights may be "
+                             "corrupt or its training diverged; no samples")
+        return out.to(dtype)
 
     for i in range(num_steps):
         s_cur, s_next = sigmas[i].item(), sigmas[i + 1].item()
