@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast demo benchmarks clean
+.PHONY: setup lab test test-fast demo benchmarks assignments clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)  ## train no-aug vs ScoreAug on the 8-mode mixture, 3 seeds each; table + figure in runs/demo
 	$(VENV)/bin/scoreaug-lab demo --out runs/demo
+
+assignments: $(STAMP)  ## the student versions of the nbgrader course (notebooks/assignments/release/)
+	$(PY) -m scoreaug_lab.assignments generate
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/overhead.py
