@@ -38,21 +38,44 @@ def edm_sigma_steps(num_steps: int = 18, sigma_min: float = 0.002, sigma_max: fl
 
 
 class SeededNoise:
-    """Per-sample random streams: row i of every draw comes from its own generator seeded with seeds[i]."""
+    """Per-sample random streams: row i of every draw comes from its own generator seeded with seeds[i].
+
+    Rows are drawn in float64 on the CPU (the same numbers whatever dtype or device is asked for) straight
+    into one buffer. The first draw, often the only one (the start noise of a deterministic sampler),
+    reseeds a single generator per row instead of keeping one generator per seed; a later draw (churn)
+    creates the per-seed generators then, replaying the draws so far to continue each stream, so every
+    draw holds exactly the numbers of one generator per seed kept from the start."""
 
     def __init__(self, seeds, device=None):
-        seeds = [int(s) for s in seeds]
-        if not seeds:
+        self.seeds = [int(s) for s in seeds]
+        if not self.seeds:
             raise ValueError("at least one seed is needed")
         self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.generators = None   # one per seed, created at the second draw
+        self._drawn = []         # the shapes drawn so far (replayed when the generators are created)
 
     def __len__(self) -> int:
-        return len(self.generators)
+        return len(self.seeds)
 
     def randn(self, sample_shape, dtype=torch.float32) -> torch.Tensor:
-        rows = [torch.randn(tuple(sample_shape), generator=g, dtype=torch.float64) for g in self.generators]
-        return torch.stack(rows).to(device=self.device, dtype=dtype)
+        sample_shape = tuple(sample_shape)
+        out = torch.empty((len(self.seeds), *sample_shape), dtype=torch.float64)
+        if not self._drawn:
+            g = torch.Generator()
+            for seed, row in zip(self.seeds, out):
+                g.manual_seed(seed)
+                row.normal_(generator=g)
+        else:
+            if self.generators is None:
+                self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
+                for shape in self._drawn:
+                    scratch = torch.empty(shape, dtype=torch.float64)
+                    for g in self.generators:
+                        scratch.normal_(generator=g)
+            for g, row in zip(self.generators, out):
+                row.normal_(generator=g)
+        self._drawn.append(sample_shape)
+        return out.to(device=self.device, dtype=dtype)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -97,7 +120,8 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
         raise ValueError(f"need 0 <= churn_min and numbers for churn_min, churn_max; got {churn_min}, {churn_max}")
     noise = SeededNoise(seeds, device)
     sigmas = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho)
-    x = x_start = noise.randn(sample_shape, dtype) * sigmas[0].item()
+    levels = sigmas.tolist()   # Python floats, read once rather than one tensor access per step
+    x = x_start = noise.randn(sample_shape, dtype) * levels[0]
     nfe = 0
 
     def denoise(x, s):
@@ -110,7 +134,7 @@ def sample_trajectory(model, sample_shape, seeds, *, num_steps: int = 18, sigma_
         return out.to(dtype)
 
     for i in range(num_steps):
-        s_cur, s_next = sigmas[i].item(), sigmas[i + 1].item()
+        s_cur, s_next = levels[i], levels[i + 1]
         gamma = min(churn / num_steps, math.sqrt(2) - 1) if churn_min <= s_cur <= churn_max else 0.0
         s_hat = s_cur * (1 + gamma)
         if gamma > 0:

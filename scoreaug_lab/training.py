@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import check_run_checkpoint, load_weights
+from .step_updates import StepUpdates
 from .config import TrainConfig, check_resumable
 from .diffusion import diffusion_loss, draw_training_randomness
 from .distributed import (DistInfo, check_same_on_all_ranks, distributed_context, mean_over_ranks,
@@ -84,6 +85,7 @@ class Trainer:
         self.train_y = (labels_to_onehot(setup.data.train_labels.to(self.device), setup.data.num_classes)
                         if config.class_cond else None)
         self._batch_layout()
+        self.updates = StepUpdates(self.model, self.ema)   # clipping and EMA, torch's own bit for bit
         self.bad_step = torch.zeros((), dtype=torch.long, device=self.device)  # first non-finite step, 0: none
 
     def _batch_layout(self) -> None:
@@ -151,7 +153,7 @@ class Trainer:
         if self.rank_local_rng:
             torch.manual_seed(rank_step_seed(config.seed, self.info.rank, step))  # dropout masks
         self.optimizer.zero_grad(set_to_none=True)
-        loss_sum = torch.zeros((), device=self.device)
+        loss_sum = None
         for k, part in enumerate(self.parts):
             last = k == len(self.parts) - 1
             with contextlib.nullcontext() if ddp is None or last else ddp.no_sync():  # all-reduce once
@@ -160,12 +162,14 @@ class Trainer:
                                            self.setup.variant, self.setup.sampler, check=False,
                                            labels=None if labels is None else labels[part],
                                            sigma_data=self.model.sigma_data)
-                (batch.loss / config.grad_accum).backward()
-            loss_sum += batch.loss.detach() / config.grad_accum
+                # without accumulation the division by 1 is exact: skipped (the same gradients, one op less)
+                (batch.loss if config.grad_accum == 1 else batch.loss / config.grad_accum).backward()
+            part_loss = batch.loss.detach() if config.grad_accum == 1 else batch.loss.detach() / config.grad_accum
+            loss_sum = part_loss if loss_sum is None else loss_sum + part_loss
         # grad_clip = 0: no clipping (max_norm = inf leaves the gradients untouched), the norm is still logged
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip or math.inf)
+        grad_norm = self.updates.clip_gradients(config.grad_clip or math.inf)
         self.optimizer.step()
-        self.ema.update_parameters(self.model)
+        self.updates.update_ema()
         return mean_over_ranks(loss_sum, self.info), grad_norm
 
     def set_learning_rate(self, step: int) -> float:
@@ -178,7 +182,12 @@ class Trainer:
 
     # --- bookkeeping --------------------------------------------------------------------------------
     def watch_loss(self, step: int, loss: torch.Tensor) -> None:
-        """Remember the first step whose loss is not finite (on the device: no sync)."""
+        """Remember the first step whose loss is not finite (on an accelerator on the device: no sync; on the
+        CPU reading the number costs less than the tensor operations)."""
+        if loss.device.type == "cpu":
+            if not math.isfinite(loss.item()) and not self.bad_step.item():
+                self.bad_step = torch.tensor(step, dtype=self.bad_step.dtype)
+            return
         first = (self.bad_step == 0) & ~torch.isfinite(loss)
         self.bad_step = torch.where(first, torch.full_like(self.bad_step, step), self.bad_step)
 

@@ -87,3 +87,15 @@ def test_parse_seeds_and_errors():
         sample(GaussianDenoiser(0, 1), (2,), [0], method="rk4")
     with pytest.raises(ValueError, match="sigma_min"):
         edm_sigma_steps(10, sigma_min=5, sigma_max=1)
+
+
+def test_seeded_noise_continues_one_stream_per_seed():
+    """Every draw (the first reseeds one generator per row, later ones replay the stream) equals the draws of one
+    torch.Generator per seed kept from the start."""
+    seeds, shapes = [3, 0, 7], [(2,), (4, 3), (2,), (5,)]
+    noise = SeededNoise(seeds)
+    drawn = [noise.randn(s, torch.float64) for s in shapes]
+    generators = [torch.Generator().manual_seed(s) for s in seeds]
+    for shape, got in zip(shapes, drawn):
+        expected = torch.stack([torch.randn(shape, generator=g, dtype=torch.float64) for g in generators])
+        assert torch.equal(got, expected)

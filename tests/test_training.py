@@ -106,3 +106,29 @@ def test_ema_warms_up_and_then_follows_its_decay():
         d = min(0.9, (1 + n) / (10 + n))
         value = d * value + (1 - d) * n
         assert abs(ema[0].item() - value) < 1e-12
+
+
+class TorchPath:
+    """StepUpdates as torch's own functions (the oracle of the fast path)."""
+
+    def __init__(self, model, ema):
+        self.model, self.ema = model, ema
+
+    def clip_gradients(self, max_norm):
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+
+    def update_ema(self):
+        self.ema.update_parameters(self.model)
+
+
+@pytest.mark.parametrize("grad_clip", [0.0, 1e-3])   # never clipping, clipping every step
+def test_step_updates_equal_torch_clipping_and_ema_bit_for_bit(tmp_path, monkeypatch, grad_clip):
+    cfg = dict(SMALL, variant="scoreaug", transforms="rot90,scale", aug_prob=0.5, grad_clip=grad_clip)
+    train(TrainConfig(**cfg, out=str(tmp_path / "fast")))
+    monkeypatch.setattr("scoreaug_lab.training.StepUpdates", TorchPath)
+    train(TrainConfig(**cfg, out=str(tmp_path / "torch")))
+    (m1, e1, o1), (m2, e2, o2) = _weights(tmp_path / "fast"), _weights(tmp_path / "torch")
+    assert _equal_dicts(m1, m2) and _equal_dicts(e1, e2)
+    assert all(_equal_dicts(o1[k], o2[k]) for k in o1)
+    norms = [m["grad_norm"] for m in read_metrics(tmp_path / "fast")]
+    assert norms == [m["grad_norm"] for m in read_metrics(tmp_path / "torch")]

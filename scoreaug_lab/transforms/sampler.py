@@ -31,6 +31,14 @@ class Draw:
             cache[k] = (self.choice == k).nonzero(as_tuple=True)[0]
         return cache[k]
 
+    def mask(self, k: int) -> torch.Tensor:
+        """(B, 1) bool: the samples that got transform k (computed once, then cached: the training step
+        uses it to transform the pair and again to encode omega)."""
+        cache = self.__dict__.setdefault("_masks", {})
+        if k not in cache:
+            cache[k] = (self.choice == k).unsqueeze(1)
+        return cache[k]
+
 
 class TransformSampler:
     """Draws one transform per sample (the identity with probability 1 - p) and its omega.
@@ -66,10 +74,17 @@ class TransformSampler:
         so a run's random stream (and its resume) is reproducible."""
         u = uniform(batch, 0.0, 1.0, generator, device, cols=2)
         # transform k when u1 falls in its slice of [0, 1): count the cumulative weights below u1
-        which = (u[:, 1:] >= self.cum_weights[:-1].to(u.device)).sum(dim=1)
+        which = (u[:, 1:] >= self._thresholds(u.device)).sum(dim=1)
         choice = torch.where(u[:, 0] < self.p, which, -1)
         params = [t.sample_params(batch, generator, device) for t in self.transforms]
         return Draw(choice, params)
+
+    def _thresholds(self, device) -> torch.Tensor:
+        """The cumulative weights but the last, on `device` (moved once per device, not per draw)."""
+        cache = self.__dict__.setdefault("_threshold_cache", {})
+        if device not in cache:
+            cache[device] = self.cum_weights[:-1].to(device)
+        return cache[device]
 
     def identity_draw(self, batch: int, device=None) -> Draw:
         choice = torch.full((batch,), -1, dtype=torch.long, device=device)
@@ -84,7 +99,7 @@ class TransformSampler:
         if check_values:
             check_finite("input", x)
         if not inverse and self.whole_batch:
-            return self._map_whole_batch(x, draw.choice, draw.params)
+            return self._map_whole_batch(x, [draw.mask(k) for k in range(len(self.transforms))], draw.params)
         out = x.clone()
         for k, t in enumerate(self.transforms):  # loop over transforms, never over the batch
             idx = draw.rows(k)
@@ -104,10 +119,11 @@ class TransformSampler:
         result costs fewer operations than gathering and scattering subsets (images: the opposite)."""
         return self.transforms[0].event_ndim == 1
 
-    def _map_whole_batch(self, x: torch.Tensor, choice: torch.Tensor, params: list) -> torch.Tensor:
+    def _map_whole_batch(self, x: torch.Tensor, masks: list, params: list) -> torch.Tensor:
+        """Every transform on every row; row i keeps transform k's result where masks[k][i] (B, 1) holds."""
         out = x
         for k, t in enumerate(self.transforms):
-            out = torch.where((choice == k).unsqueeze(1), t._apply(x, cast_params(params[k], x)), out)
+            out = torch.where(masks[k], t._apply(x, cast_params(params[k], x)), out)
         return out
 
     def apply(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
@@ -123,8 +139,16 @@ class TransformSampler:
         finite-value check, the data were checked where they entered)."""
         n = a.shape[0]
         # the draw stacked twice (torch.cat is several times cheaper than Tensor.repeat on the CPU)
-        choice, params = torch.cat([draw.choice] * 2), [torch.cat([p, p]) for p in draw.params]
-        both = self._map(torch.cat([a, b]), Draw(choice, params), inverse=False, check_values=False)
+        params = [torch.cat([p, p]) for p in draw.params]
+        if self.whole_batch:   # points: the draw's own masks (cached: `encode` uses them again), stacked
+            both = torch.cat([a, b])
+            for t in self.transforms:
+                t._check_shape(both)
+            masks = [torch.cat([draw.mask(k)] * 2) for k in range(len(self.transforms))]
+            both = self._map_whole_batch(both, masks, params)
+        else:
+            both = self._map(torch.cat([a, b]), Draw(torch.cat([draw.choice] * 2), params), inverse=False,
+                             check_values=False)
         return both[:n], both[n:]
 
     def inverse(self, y: torch.Tensor, draw: Draw) -> torch.Tensor:
@@ -134,7 +158,7 @@ class TransformSampler:
         """omega (B, omega_dim): zeros for the identity, transform k's code in its slot."""
         batch = draw.choice.shape[0]
         if self.whole_batch:  # encode every row, keep each sample's own slot (see whole_batch)
-            return torch.cat([torch.where((draw.choice == k).unsqueeze(1), t.encode(draw.params[k]).float(), 0.0)
+            return torch.cat([torch.where(draw.mask(k), t.encode(draw.params[k]).float(), 0.0)
                               for k, t in enumerate(self.transforms)], dim=1)
         omega = torch.zeros(batch, self.omega_dim, device=draw.choice.device)
         for k, t in enumerate(self.transforms):
