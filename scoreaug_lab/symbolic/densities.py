@@ -46,9 +46,11 @@ def logistic_logpdf(x_symbols, loc=0, scale=1):
 
 
 def _interval(symbol, domain) -> tuple:
-    """(lo, hi) as floats for one coordinate: from `domain` if given, else from the symbol's assumptions."""
-    if domain is not None and symbol in domain:
-        spec = domain[symbol]
+    """(lo, hi) as floats for one coordinate: from `domain` if given (keyed by the symbol or by its name,
+    as a notebook's {"x": (0, "oo")}), else from the symbol's assumptions."""
+    key = symbol if domain is not None and symbol in domain else symbol.name
+    if domain is not None and key in domain:
+        spec = domain[key]
         lo, hi = (spec.inf, spec.sup) if isinstance(spec, sp.Interval) else spec
     elif symbol.is_positive or symbol.is_nonnegative:
         lo, hi = 0, sp.oo

@@ -1,7 +1,11 @@
 """Inverting a map y = f(x) of 1 or 2 coordinates: is it invertible on its domain (the sign of det J_f),
-its inverse in closed form (by the structure of the map, else sympy.solve; the branch chosen by
+is it smooth with a derivative that vanishes nowhere inside it (else the score of Y is singular there and
+sympy's derivatives bring in DiracDelta: x**3 on the real line is refused, on x > 0 derived), its inverse in
+closed form (by the structure of the map, else sympy.solve; the branch chosen by
 round-tripping points of the domain), and, where no closed form is found, Newton's method on f(x) = y."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import sympy as sp
@@ -10,6 +14,87 @@ import torch
 from .numeric import _check_box, _rows_function
 
 NEWTON = "numeric (Newton)"
+
+
+def _open_interval(lo: float, hi: float):
+    """The open interval (lo, hi) for sympy (floats, +-inf allowed)."""
+    def end(v):
+        return (sp.oo if v > 0 else -sp.oo) if math.isinf(v) else sp.nsimplify(v)
+    return sp.Interval.open(end(lo), end(hi))
+
+
+def _zeros_1d(det_expr, x, lo: float, hi: float):
+    """The zeros of det J_f inside the open domain (lo, hi) as a sympy set by solveset, or None where sympy
+    cannot tell (a ConditionSet, an error, or an expression too large to try)."""
+    if sp.count_ops(det_expr) > 60:
+        return None
+    try:
+        zeros = sp.solveset(det_expr, x, _open_interval(lo, hi))
+    except Exception:  # noqa: BLE001 - solveset's failures are many; the numeric checks remain
+        return None
+    if isinstance(zeros, sp.ConditionSet) or zeros.has(sp.ConditionSet):
+        return None
+    return zeros
+
+
+def _some_zeros(zeros, lo: float, hi: float, n: int = 3, tries: int = 200) -> list:
+    """Up to n elements of a set of zeros inside (lo, hi): a FiniteSet's own, or the first of its periodic
+    families (ImageSets, as solveset gives for 1 + cos(x)) that fall in the interval (at most `tries` each)."""
+    if isinstance(zeros, sp.FiniteSet):
+        return sorted(zeros, key=lambda e: float(e))
+    found = []
+    for family in [zeros] if isinstance(zeros, sp.ImageSet) else zeros.atoms(sp.ImageSet):
+        for i, item in enumerate(family):
+            if i >= tries or len(found) >= n:
+                break
+            if lo < float(item) < hi:
+                found.append(item)
+    for finite in zeros.atoms(sp.FiniteSet):
+        found += [e for e in finite if e.is_number and lo < float(e) < hi]
+    return sorted(set(found), key=lambda e: float(e))
+
+
+def _domain_text(xs, intervals) -> str:
+    return ", ".join(f"{s} in ({lo:g}, {hi:g})" for s, (lo, hi) in zip(xs, intervals))
+
+
+_ADVICE = ("restrict the domain to where it does not vanish (for example domain={x: (0, oo)} or a positive "
+           "symbol), or choose a map whose derivative is never 0")
+
+
+def check_map_is_smooth(det_expr, xs, intervals) -> None:
+    """A ValueError where det J_f contains DiracDelta or Heaviside: the map jumps or has a kink."""
+    if det_expr.has(sp.DiracDelta, sp.Heaviside):
+        which = "DiracDelta" if det_expr.has(sp.DiracDelta) else "Heaviside"
+        raise ValueError(f"the map has a jump or a kink on {_domain_text(xs, intervals)} (det J_f = {det_expr} "
+                         f"contains {which}), so it is not differentiable there; restrict the domain to one "
+                         "smooth piece")
+
+
+def check_jacobian_nonvanishing(det_expr, xs, intervals, points) -> None:
+    """A ValueError, in one sentence, where det J_f vanishes inside the domain. There the inverse has an
+    infinite slope, p_Y is infinite and sympy's derivatives bring in DiracDelta, sign or Abs (x**3 on the
+    real line: det J_f = 3*x**2 is 0 at x = 0). 1-D: the zeros by sympy.solveset on the open domain (and
+    the first few of a periodic family); where sympy cannot tell (and in 2-D): exact zeros at the points."""
+    where = _domain_text(xs, intervals)
+    if len(xs) == 1:
+        zeros = _zeros_1d(det_expr, xs[0], *intervals[0])
+        if zeros is not None and zeros.is_empty:
+            return
+        found = [] if zeros is None else _some_zeros(zeros, *intervals[0])
+        if found:
+            shown = ", ".join(str(e) for e in found[:3]) + (", ..." if len(found) > 3 or not isinstance(
+                zeros, sp.FiniteSet) else "")
+            raise ValueError(f"the map's derivative det J_f = {det_expr} vanishes at {xs[0]} = {shown} inside "
+                             f"the domain {where}, where its inverse has an infinite slope and the density of "
+                             f"Y is infinite: {_ADVICE}")
+    vals = _rows_function([det_expr], xs, "numpy")(points)[:, 0]
+    hits = points[np.isfinite(vals) & (vals == 0)]
+    if len(hits):
+        at = ", ".join(f"{s} = {v:g}" for s, v in zip(xs, hits[0]))
+        raise ValueError(f"the map's Jacobian determinant det J_f = {det_expr} vanishes at {at} inside the "
+                         f"domain {where}, where its inverse has an infinite slope and the density of Y is "
+                         f"infinite: {_ADVICE}")
 
 
 def _determinant_sign(det_expr, xs, intervals, points) -> int:
@@ -40,9 +125,11 @@ def _odd_root(t, n):
     return sp.sign(t) * sp.Abs(t) ** (sp.Integer(1) / n)
 
 
-def _invert_structural(expr, x, target):
+def _invert_structural(expr, x, target, real_odd_roots: bool = False):
     """Solve expr(x) = target by peeling off the outermost invertible operation; None if that fails.
-    Branches are not checked here (the caller round-trips points of the domain)."""
+    Odd integer powers are undone by the principal root t**(1/n) (real for t > 0: no sign or Abs for
+    sympy to differentiate into DiracDelta), or with real_odd_roots by sign(t) |t|**(1/n) (real for
+    every t). Branches are not checked here (the caller round-trips points of the domain)."""
     if expr == x:
         return target
     if not expr.has(x):
@@ -52,31 +139,32 @@ def _invert_structural(expr, x, target):
         if len(dep) != 1:
             return None
         rest = target - (expr - dep[0]) if expr.is_Add else target / (expr / dep[0])
-        return _invert_structural(dep[0], x, rest)
+        return _invert_structural(dep[0], x, rest, real_odd_roots)
     if expr.is_Pow:
         base, power = expr.args
         if base.has(x) and not power.has(x):
-            if power.is_Integer and power % 2 == 1 and abs(power) > 1:
+            if real_odd_roots and power.is_Integer and power % 2 == 1 and abs(power) > 1:
                 return _invert_structural(base, x, _odd_root(target, power) if power > 0
-                                          else 1 / _odd_root(target, -power))
-            return _invert_structural(base, x, target ** (1 / power))
+                                          else 1 / _odd_root(target, -power), real_odd_roots)
+            return _invert_structural(base, x, target ** (1 / power), real_odd_roots)
         if power.has(x) and not base.has(x):
-            return _invert_structural(power, x, sp.log(target) / sp.log(base))
+            return _invert_structural(power, x, sp.log(target) / sp.log(base), real_odd_roots)
         return None
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
         try:
             inverse = expr.inverse()
         except (AttributeError, NotImplementedError, TypeError):
             return None
-        return _invert_structural(expr.args[0], x, inverse(target))
+        return _invert_structural(expr.args[0], x, inverse(target), real_odd_roots)
     return None
 
 
 def _solve_one(expr, x, target, use_solve: bool) -> list:
-    """Candidate solutions of expr(x) = target: the structural inverse, or (use_solve) sympy.solve's."""
+    """Candidate solutions of expr(x) = target: the structural inverses (principal roots first, then real
+    odd roots), or (use_solve) sympy.solve's."""
     if not use_solve:
-        structural = _invert_structural(expr, x, target)
-        return [] if structural is None else [structural]
+        found = [_invert_structural(expr, x, target, real) for real in (False, True)]
+        return [g for i, g in enumerate(found) if g is not None and g not in found[:i]]
     try:
         solved = sp.solve(sp.Eq(expr, target), x)
     except (NotImplementedError, ValueError):

@@ -12,6 +12,7 @@ the inverse is numeric (Newton's method on f(x) = y) and the expressions are wri
 """
 from __future__ import annotations
 
+import textwrap
 import tokenize
 from dataclasses import dataclass, field
 
@@ -20,7 +21,8 @@ import sympy as sp
 import torch
 
 from .densities import _interval, _symbols, normalising_constant
-from .inverse import NEWTON, _determinant_sign, check_one_preimage, find_inverse, newton_inverses
+from .inverse import (NEWTON, _determinant_sign, check_jacobian_nonvanishing, check_map_is_smooth,
+                      check_one_preimage, find_inverse, newton_inverses)
 from .numeric import _batched, _function, _rows_function, _sample_points, max_relative_error
 
 
@@ -85,7 +87,8 @@ class Pushforward:
                  f"log|det J_f| = {self.log_abs_det}",
                  f"log p_Y, written at {at}: {self.log_density}"]
         lines += [f"d/d{y} log p_Y = {s}" for y, s in zip(self.y_symbols, self.score)]
-        lines.append(f"Jacobian-formula check: {self.check} ({self.check_note})")
+        lines.append(textwrap.fill(f"Jacobian-formula check: {self.check} ({self.check_note})", width=100,
+                                   break_long_words=False, subsequent_indent="  "))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -192,8 +195,36 @@ def pushforward_score(map_exprs, x_symbols, base_logpdf, y_symbols, *, domain=No
     quadrature if it is not). domain: {x_symbol: (lo, hi) or sympy Interval}; by default from the
     symbols' assumptions (positive=True -> (0, oo)), else the real line. inverse: None (derive), a list
     of expressions in y (verified), or 'numeric' (Newton). params: {symbol: value} substituted first.
-    Raises ValueError for a non-square Jacobian, a map that is not invertible on its domain, or a base
-    density that is not normalisable there."""
+    Raises ValueError (one sentence) for a non-square Jacobian, a map that is not invertible on its
+    domain, a map whose derivative vanishes inside its domain (x**3 on the real line: restrict it to
+    x > 0), a base density that is not normalisable there, and any other failure of sympy's."""
+    try:
+        return _derive(map_exprs, x_symbols, base_logpdf, y_symbols, domain=domain, inverse=inverse,
+                       params=params, simplify=simplify, check_points=check_points, seed=seed, box=box)
+    except ValueError:
+        raise
+    except Exception as err:  # noqa: BLE001 - sympy and its printers raise many kinds; the student gets one
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise ValueError(f"sympy could not derive this push-forward ({type(err).__name__}: {first}); try a "
+                         "simpler form of the map, a narrower domain, or inverse='numeric'") from err
+
+
+def _check_smooth(named_exprs) -> None:
+    """A ValueError where a derived expression contains DiracDelta: sympy differentiated sign, Abs or
+    Heaviside across the point where they jump, so the result would be wrong (or unprintable) there."""
+    for what, exprs in named_exprs:
+        for e in exprs:
+            if e.has(sp.DiracDelta):
+                kinks = ", ".join(sorted({str(a.func) for a in e.atoms(sp.sign, sp.Abs, sp.Heaviside)})) or "a jump"
+                raise ValueError(f"the derived {what} contains DiracDelta (sympy differentiated {kinks} at a jump "
+                                 "or a kink), so the map or its inverse is not smooth with a finite, non-zero "
+                                 "Jacobian everywhere on the domain; restrict the domain to where it is (for "
+                                 "example domain={x: (0, oo)} or a positive symbol)")
+
+
+def _derive(map_exprs, x_symbols, base_logpdf, y_symbols, *, domain, inverse, params, simplify, check_points,
+            seed, box) -> Pushforward:
+    """pushforward_score's derivation; pushforward_score turns sympy's own exceptions into ValueErrors."""
     xs, ys = _symbols(x_symbols), _symbols(y_symbols)
     maps, base = _parse_inputs(map_exprs, base_logpdf, xs, ys, params)
     # internal real y symbols (sqrt/log simplify better); the user's symbols are put back at the end
@@ -209,7 +240,9 @@ def pushforward_score(map_exprs, x_symbols, base_logpdf, y_symbols, *, domain=No
     det = sp.simplify(jac.det())
     if det == 0:
         raise ValueError("the map is not invertible: det J_f vanishes identically")
+    check_map_is_smooth(det, xs, intervals)
     sign = _determinant_sign(det, xs, intervals, points)
+    check_jacobian_nonvanishing(det, xs, intervals, points)
     log_abs_det = sp.expand_log(sp.log(sign * det), force=False)
     base_score = [sp.diff(normalised, v) for v in xs]
     route, g = _inverse(inverse, maps, xs, ys, yr, points)
@@ -248,6 +281,7 @@ def _symbolic_route(xs, yr, g, base, log_abs_det, sign, base_score, simplify, y_
     transported = list(jac_g.T * sp.Matrix([s.xreplace(at_g) for s in base_score]))
     log_det_g = sp.log(sign * jac_g.det())  # det J_g = 1 / det J_f: same sign
     volume = [sp.diff(log_det_g, y) for y in yr]
+    _check_smooth([("score", score), ("transported term", transported), ("volume term", volume)])
     differences = [_reduce_to_zero(s - (t + v)) for s, t, v in zip(score, transported, volume)]
     functions.update(score_numpy=_function(score, yr, "numpy"), score_torch=_function(score, yr, "torch"),
                      transported_numpy=_function(transported, yr, "numpy"),
@@ -275,6 +309,7 @@ def _numeric_route(maps, xs, jac, base, log_abs_det, base_score, intervals, simp
     score = list(jac_inv_t * sp.Matrix([sp.diff(log_density, v) for v in xs]))
     transported = list(jac_inv_t * sp.Matrix(base_score))
     volume = list(jac_inv_t * sp.Matrix([sp.diff(-log_abs_det, v) for v in xs]))
+    _check_smooth([("score", score), ("transported term", transported), ("volume term", volume)])
     for_autograd, inverse_torch = newton_inverses(maps, xs, jac, intervals)
 
     def inverse_numpy(y):
