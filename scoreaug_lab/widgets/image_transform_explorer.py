@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 
 from ..data import data_kind
 from ..data.images import local_cifar_npz
+from .figure import FigureWidget
 from .controls import STYLE
 from .pictures import BLANK, set_image
 from .transform_base import TransformExplorerBase
@@ -79,12 +80,12 @@ class ImageTransformExplorer(TransformExplorerBase):
 
     # --- figures (built once; _draw only assigns data) -------------------------------------------------
     def _figures(self) -> None:
-        views = go.FigureWidget(make_subplots(rows=1, cols=4, subplot_titles=list(VIEWS.values()),
+        views = FigureWidget(make_subplots(rows=1, cols=4, subplot_titles=list(VIEWS.values()),
                                               horizontal_spacing=0.03))
         for col, name in enumerate(VIEWS, start=1):
             self._add(views, name, _image(name), 1, col)
         views.update_layout(height=360, margin=dict(l=10, r=10, t=110, b=10), title=dict(y=0.94, yanchor="top"))
-        noise = go.FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=[
+        noise = FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=[
             "effective noise T(x0 + σn) − T(x0)<br>against σn (units of σ)", "per-pixel variance of T n / σ²"]))
         self._add_histograms(noise)
         self._add(noise, "variance", go.Heatmap(z=np.zeros((2, 2)), zmin=0, zmax=1, colorscale="Viridis",
@@ -93,7 +94,7 @@ class ImageTransformExplorer(TransformExplorerBase):
                             title=dict(y=0.94, yanchor="top"), legend=dict(orientation="h", y=-0.3),
                             yaxis2=dict(autorange="reversed", scaleanchor="x2", showticklabels=False, showgrid=False),
                             xaxis2=dict(showticklabels=False, showgrid=False))
-        eq = go.FigureWidget(make_subplots(rows=1, cols=3, horizontal_spacing=0.05, subplot_titles=[
+        eq = FigureWidget(make_subplots(rows=1, cols=3, horizontal_spacing=0.05, subplot_titles=[
             "D(T y; σ, ω_T)", "T D(y; σ, 0)", "|D(T y) − T D(y)|"]))
         self._add(eq, "d_ty", _image("d_ty"), 1, 1)
         self._add(eq, "t_dy", _image("t_dy"), 1, 2)

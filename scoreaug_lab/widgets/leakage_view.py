@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from ..diffusion import get_variant
 from ..leakage import REF_LABELS, REFERENCES, SET_LABELS, SETS, START_NOISE, LeakResult
+from .figure import FigureWidget
 from .run_app import RunBackedApp, axis_range
 
 COLOURS = {"unconditioned": "#d62728", "conditioned_0": "#2ca02c", "conditioned_T": "#9467bd"}
@@ -52,7 +53,7 @@ class LeakageFigures:
     trace ("<set>/training points", "<set>/T(training points)", "<set>/samples", "distances/<reference>")."""
 
     def __init__(self):
-        fig = go.FigureWidget(make_subplots(rows=1, cols=3, subplot_titles=[SET_LABELS[s] for s in SETS],
+        fig = FigureWidget(make_subplots(rows=1, cols=3, subplot_titles=[SET_LABELS[s] for s in SETS],
                                             horizontal_spacing=0.05))
         self.panel_titles = dict(zip(SETS, fig.layout.annotations))
         self.traces = {}
@@ -60,11 +61,11 @@ class LeakageFigures:
             for name, trace in panel_traces(s, col).items():
                 fig.add_trace(trace, row=1, col=col)
                 self.traces[f"{s}/{name}"] = fig.data[-1]
-        fig.update_layout(width=940, height=400, margin=dict(l=30, r=10, t=60, b=30),
+        fig.update_layout(width=940, height=430, margin=dict(l=30, r=10, t=90, b=30),    # room for two-line titles
                           legend=dict(orientation="h", y=-0.08))
         for col in (1, 2, 3):
             fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
-        bars = go.FigureWidget(
+        bars = FigureWidget(
             data=[go.Bar(x=[SET_LABELS[s] for s in SETS], y=[0, 0, 0], name=REF_LABELS[r]) for r in REFERENCES],
             layout=dict(width=520, height=340, barmode="group", title="sliced Wasserstein distance of the samples",
                         margin=dict(l=50, r=10, t=50, b=40), yaxis=dict(title="SW2", rangemode="tozero")))
@@ -135,7 +136,7 @@ class LeakageView(RunBackedApp):
         uncond, cond = setting.variants
         amount_text = f"{setting.name} at amount {amount:+.1f} of its range"
         titles = {"unconditioned": f"{uncond} (without omega)", "conditioned_0": f"{cond}, omega = 0",
-                  "conditioned_T": f"{cond}, omega = omega_T ({amount_text})"}
+                  "conditioned_T": f"{cond}, omega = omega_T<br>{amount_text}"}     # two lines: a third of 940 px
         self.view.show(result, titles, f"{uncond} vs {cond}, transform family {setting.name}")
         self.state.update(
             **state, transform=setting.name, amount=amount, params=setting.params.flatten().tolist(),

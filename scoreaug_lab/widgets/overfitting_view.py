@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from ..diffusion import sigma_bands
 from ..memorisation_curve import LossLines, MemorisationCurve, memorisation_point
+from .figure import FigureWidget
 from .run_app import RunBackedApp, axis_range, grid_rgb, png_data_uri
 
 SQUARE = dict(width=380, height=380)
@@ -35,17 +36,17 @@ class OverfittingFigures:
     """The three figures (samples or grid, memorisation, loss); `traces[name]` is each trace, kept at build time."""
 
     def __init__(self):
-        samples = go.FigureWidget(
+        samples = FigureWidget(
             data=[_scatter("training points", mode="markers", marker=dict(symbol="x", size=7, color="#d62728")),
                   _scatter("samples", mode="markers", marker=dict(size=3, color="#1f77b4", opacity=0.5))],
             layout=dict(**SQUARE, title="samples", margin=dict(l=40, r=10, t=50, b=40),
                         xaxis=dict(range=[-1.5, 1.5]), yaxis=dict(range=[-1.5, 1.5], scaleanchor="x"),
                         legend=dict(orientation="h", y=-0.12)))
-        grid = go.FigureWidget(
+        grid = FigureWidget(
             data=[go.Image(name="grid", source=png_data_uri(np.full((8, 8, 3), 255, dtype=np.uint8)))],
             layout=dict(**SQUARE, title="samples", margin=dict(l=10, r=10, t=50, b=10),
                         xaxis=dict(visible=False), yaxis=dict(visible=False)))
-        curve = go.FigureWidget(
+        curve = FigureWidget(
             data=[_scatter("samples", mode="lines+markers"),
                   _scatter("fresh data (reference)", mode="lines+markers", line=dict(dash="dash", color="gray")),
                   _scatter("this setting", mode="markers",
@@ -54,7 +55,7 @@ class OverfittingFigures:
                         margin=dict(l=50, r=10, t=50, b=40), xaxis=dict(type="log", title="training-set size"),
                         yaxis=dict(range=[-0.02, 1.02], title="memorised fraction"),
                         legend=dict(orientation="h", y=-0.2)))
-        loss = go.FigureWidget(
+        loss = FigureWidget(
             data=[_scatter("training set", mode="lines+markers"), _scatter("held-out set", mode="lines+markers")],
             layout=dict(**SQUARE, title="denoising loss", margin=dict(l=50, r=10, t=50, b=40),
                         xaxis=dict(title="training step"), yaxis=dict(title="EDM-weighted loss"),

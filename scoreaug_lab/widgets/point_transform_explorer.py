@@ -17,13 +17,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..data import TOY_SETS
+from .figure import FigureWidget
 from .transform_base import TransformExplorerBase
 
 VIEWS = {"x0": "x0", "noisy": "x0 + σn", "noisy_space": "T(x0 + σn)<br>noisy space",
          "clean_space": "T(x0) + σn<br>clean space"}
 REFERENCE = {"noisy": "x0", "noisy_space": "t_x0", "clean_space": "t_x0"}     # drawn in grey under each panel
 POINT_RANGE = 2.5                               # plotted square [-2.5, 2.5]^2
-NOISE_RANGE = 4.0                               # effective noise in units of sigma
+NOISE_RANGE = 4.5                               # effective noise in units of sigma (ticks at +-4 clear of the
+                                                # panel's title)
 MAX_NOISE_POINTS = 1000
 
 
@@ -64,7 +66,7 @@ class PointTransformExplorer(TransformExplorerBase):
 
     # --- figures (built once; _draw only assigns data) -------------------------------------------------
     def _figures(self) -> None:
-        views = go.FigureWidget(make_subplots(rows=1, cols=4, subplot_titles=list(VIEWS.values()),
+        views = FigureWidget(make_subplots(rows=1, cols=4, subplot_titles=list(VIEWS.values()),
                                               horizontal_spacing=0.04))
         for col, name in enumerate(VIEWS, start=1):
             if name in REFERENCE:
@@ -72,7 +74,7 @@ class PointTransformExplorer(TransformExplorerBase):
             self._add(views, name, _points(name, "#1f77b4"), 1, col)
         views.update_layout(height=360, margin=dict(l=30, r=10, t=110, b=30), title=dict(y=0.94, yanchor="top"),
                             showlegend=False)
-        noise = go.FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], subplot_titles=[
+        noise = FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], subplot_titles=[
             "effective noise / σ, both coordinates", "effective noise / σ (red) and n (grey)"]))
         self._add_histograms(noise)
         self._add(noise, "noise_reference", _points("n", "#bbbbbb", 3), 1, 2)
@@ -81,7 +83,7 @@ class PointTransformExplorer(TransformExplorerBase):
                             title=dict(y=0.94, yanchor="top"), legend=dict(orientation="h", y=-0.25))
         noise.update_xaxes(range=[-NOISE_RANGE, NOISE_RANGE], autorange=False, constrain="domain", row=1, col=2)
         noise.update_yaxes(range=[-NOISE_RANGE, NOISE_RANGE], autorange=False, scaleanchor="x2", row=1, col=2)
-        eq = go.FigureWidget(make_subplots(rows=1, cols=3, horizontal_spacing=0.05, subplot_titles=[
+        eq = FigureWidget(make_subplots(rows=1, cols=3, horizontal_spacing=0.05, subplot_titles=[
             "D(T y; σ, ω_T)", "T D(y; σ, 0)", "T y, coloured by the error"]))
         self._add(eq, "d_ty", _points("D(T y)", "#2ca02c"), 1, 1)
         self._add(eq, "t_dy", _points("T D(y)", "#9467bd"), 1, 2)
@@ -107,8 +109,11 @@ class PointTransformExplorer(TransformExplorerBase):
             flags = [k for k in ("linear", "affine", "orthogonal", "invertible") if s["flags"][k]]
             flags = ", ".join(flags + ([] if s["flags"]["affine"] else ["non-linear"]))
             views.layout.title.text = f"{s['title']}<br><sup>{flags}</sup>"
+        # the histograms in a batch of their own: in a batch that also sets x and y of the scatter traces, the
+        # browser loses the x of the bars (they were drawn at their indices 0..39, not at the bin centres)
         with noise.batch_update():
             self._draw_histograms(r)
+        with noise.batch_update():
             for name, values in (("noise_reference", r.reference), ("noise_effective", r.effective)):
                 self.traces[name].x, self.traces[name].y = _xy(values.reshape(-1, 2)[:MAX_NOISE_POINTS])
             st = r.statistics

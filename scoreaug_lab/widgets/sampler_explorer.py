@@ -22,6 +22,7 @@ from ..data import ring_mixture
 from ..oracles import IdealDenoiser, MixtureDenoiser
 from ..sampler_report import sampler_report
 from ..sampling import METHODS
+from .figure import FigureWidget
 from .base import WidgetApp
 from .controls import STYLE, value_slider
 
@@ -95,7 +96,7 @@ class SamplerExplorer(WidgetApp):
 
     # --- figures ---------------------------------------------------------------------------------------
     def _samples_figure(self):
-        fig, ref, tr = go.FigureWidget(), self.reference.numpy(), self.train.numpy()
+        fig, ref, tr = FigureWidget(), self.reference.numpy(), self.train.numpy()
         _trace(fig, self.traces, "data", go.Scatter(x=ref[:, 0], y=ref[:, 1], mode="markers",
                                                     name="data (fresh samples)", marker=dict(size=3, color="#cccccc")))
         _trace(fig, self.traces, "train", go.Scatter(x=tr[:, 0], y=tr[:, 1], mode="markers", name="training points",
@@ -113,7 +114,7 @@ class SamplerExplorer(WidgetApp):
         return fig
 
     def _schedule_figure(self):
-        fig = go.FigureWidget()
+        fig = FigureWidget()
         _trace(fig, self.traces, "sigmas", go.Scatter(x=[], y=[], mode="lines+markers", name="sigma_i"))
         fig.update_layout(width=420, height=520, margin=dict(l=10, r=10, t=50, b=10), title="noise levels",
                           xaxis_title="step i", yaxis=dict(type="log", title="sigma_i"))

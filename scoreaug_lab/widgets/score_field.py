@@ -28,6 +28,7 @@ from ..presets import mixture_config
 from ..run_store import BackgroundTrainer, get_store
 from ..score_fields import log_densities, model_field, pushforward_field, square_grid
 from ..transforms import registry
+from .figure import FigureWidget
 from .arrows import arrow_segments
 from .base import WidgetApp
 from .controls import STYLE, ParamSliders, value_slider
@@ -120,7 +121,7 @@ class ScoreFieldExplorer(WidgetApp):
     # --- figure -----------------------------------------------------------------------------------------
     def _figure(self):
         titles = ["data score", "push-forward", "Jacobian term", "model"]             # set in _draw
-        fig = go.FigureWidget(make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.06,
+        fig = FigureWidget(make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.06,
                                             vertical_spacing=0.12))
 
         def add(name, trace, row, col):
