@@ -42,7 +42,7 @@ def test_help_documents_every_option():
     (["train", "--out", "x", "--model-opt", "width"], "key=value"),
     (["evaluate", "--run", "/nonexistent/run"], "does not exist"),
     (["sample", "--run", "/nonexistent/run", "--out", "s.pt"], "does not exist"),
-    (["sample", "--run", "r", "--out", "s.gif"], "unknown sample file type"),
+    (["sample", "--run", "r", "--out", "s.gif"], "unknown file type"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -1,8 +1,9 @@
-"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo | data.
+"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo | data | prepare | reproduce.
 
 Bad options, a missing run or a hostile file print one line `scoreaug-lab: error: ...` and exit with code 2; a
 failure of the machine (a full disk) prints one line and exits with 1 (set SCOREAUG_DEBUG=1 to see the traceback). One module per group of commands:
-train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo), data.py (data).
+train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo), data.py (data), prepare.py (prepare:
+the runs of a class), reproduce.py (reproduce: the paper's claims).
 """
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import sys
 
 from .common import PROG, Parser, UsageError, _key_values  # noqa: F401 (_key_values re-exported)
 from .data import add_data_parser, cmd_data
+from .prepare import add_prepare_parser, cmd_prepare
+from .reproduce import add_reproduce_parser, cmd_reproduce
 from .samples import add_evaluate_parser, add_sample_parser, cmd_evaluate, cmd_sample
 from .tools import add_classifier_parser, add_demo_parser, cmd_classifier, cmd_demo
 from .train import add_train_parser, cmd_train, train_config_from_args  # noqa: F401 (re-exported)
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "classifier": cmd_classifier,
-            "demo": cmd_demo, "data": cmd_data}
+            "demo": cmd_demo, "data": cmd_data, "prepare": cmd_prepare, "reproduce": cmd_reproduce}
 
 
 def build_parser() -> Parser:
@@ -24,7 +27,7 @@ def build_parser() -> Parser:
                     "denoisers with augmentation in clean or noisy space.")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=Parser)
     for add in (add_train_parser, add_sample_parser, add_evaluate_parser, add_classifier_parser, add_demo_parser,
-                add_data_parser):
+                add_data_parser, add_prepare_parser, add_reproduce_parser):
         add(sub)
     return parser
 

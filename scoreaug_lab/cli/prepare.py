@@ -31,7 +31,8 @@ def _add_options(p) -> None:
 
 
 def cmd_prepare(args) -> int:
-    from ..lessons import LESSONS, get, prepare
+    from ..lessons import LESSONS, get
+    from ..prepare import prepare
     from ..notebook import notebook_size
     from ..run_store import config_key, get_store
     from .common import UsageError

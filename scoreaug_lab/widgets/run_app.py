@@ -1,6 +1,6 @@
 """What the widgets backed by trained runs share: the run store (`run_store.get_store`), training on demand
-with a progress bar (in a worker thread inside a notebook kernel, `run_store.BackgroundTrainer`, so the
-notebook stays usable; synchronously elsewhere, `run_store.train_job`), a lock so that an update from the
+with a progress bar (in a worker thread inside a notebook kernel, `background.BackgroundTrainer`, so the
+notebook stays usable; synchronously elsewhere, `background.train_job`), a lock so that an update from the
 worker and one from a control never interleave, the refusal of invalid control values (None, NaN, a value
 that is not one of the choices: shown in the status line, the control keeps its last valid value), the
 choices of a runs folder, and small drawing helpers.
@@ -14,7 +14,8 @@ import threading
 import ipywidgets as W
 import numpy as np
 
-from ..run_store import BackgroundTrainer, config_key, get_store, train_job
+from ..background import BackgroundTrainer, train_job
+from ..run_store import config_key, get_store
 from ..runs import list_runs, read_config
 from .base import WidgetApp, invalid_value  # noqa: F401 (invalid_value re-exported)
 

@@ -25,7 +25,8 @@ from plotly.subplots import make_subplots
 
 from ..data import ring_mixture
 from ..presets import mixture_config
-from ..run_store import BackgroundTrainer, get_store
+from ..background import BackgroundTrainer
+from ..run_store import get_store
 from ..score_fields import log_densities, model_field, pushforward_field, square_grid
 from ..transforms import registry
 from .figure import FigureWidget

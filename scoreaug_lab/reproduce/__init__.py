@@ -1,0 +1,15 @@
+"""`scoreaug-lab reproduce`: the paper's claims tested at small scale, with seeds, 95 % confidence intervals and a
+computed verdict per claim.
+
+    suite.py      the budgets (smoke, cpu, gpu) and the run list, as data
+    runner.py     parallel, resumable execution (worker processes, a progress bar with a time estimate)
+    measures.py   what is measured on each run; the classifiers those measures need
+    verdicts.py   paired differences, t-intervals, effect sizes, the verdict rule
+    claims.py     the five claims as comparisons of arms
+    figures.py, report.py   the PNGs, report.md and results.json
+    pipeline.py   `reproduce()`: all of the above in order
+"""
+from .pipeline import reproduce
+from .suite import BUDGETS, build_runs
+
+__all__ = ["reproduce", "BUDGETS", "build_runs"]

@@ -1,0 +1,119 @@
+"""What the reproduction measures on one trained run, and the two classifiers those measures need.
+
+Per run (the EMA model, sampled at omega = 0 with the same sample seeds 0..n-1 for every run):
+  loss by sigma band   EDM-weighted denoising loss on the training set and on held-out images, same noises
+                       for both (`metrics.overfitting_gap`); `gap` = held-out - training, averaged over the
+                       bands below sigma = 1 (where the loss depends on the images' details)
+  memorisation         fraction of samples that copy a training image (`metrics.memorisation`), beside the
+                       same fraction for held-out images (the level of a model that copies nothing)
+  proxy FID            FID of the samples against the held-out images in the feature space of the toolkit's
+                       own small classifier (`fid.proxy_fid_kid`): not Inception, not comparable with
+                       published FIDs; Inception FID as well where the budget asks and its weights are cached
+  judged rotated       fraction of samples the orientation classifier calls rotated (`orientation`)
+  learning curve       training and held-out loss (bands below sigma = 1) at every evaluation during training
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+LOW_SIGMA = 1.0          # the gap and the curves average the bands whose upper edge is <= this
+SAMPLES_KEPT = 64        # the first samples are kept in the run folder for the report's figures
+SAMPLES_FILE = "samples_head.pt"
+
+
+def low_band_mean(bands: list, key: str) -> float:
+    rows = [b for b in bands if b["sigma_high"] <= LOW_SIGMA]
+    return sum(b[key] for b in rows) / len(rows)
+
+
+def learning_curve(run_dir) -> list[dict]:
+    """[{step, train, heldout, gap}] from the evaluation lines of metrics.jsonl (bands below sigma = 1)."""
+    from ..runs import read_metrics
+    return [{"step": r["step"], **{k: low_band_mean(r["eval"], k) for k in ("train", "heldout", "gap")}}
+            for r in read_metrics(run_dir) if "eval" in r]
+
+
+def curve_summary(curve: list[dict], steps: int) -> dict:
+    """The step of the lowest held-out loss, and the held-out loss at a quarter of the training."""
+    if not curve:
+        return {"best_heldout_step": None, "heldout_at_quarter": None}
+    best = min(curve, key=lambda r: r["heldout"])
+    quarter = next((r for r in curve if r["step"] >= steps / 4), curve[-1])
+    return {"best_heldout_step": best["step"], "best_heldout": best["heldout"], "quarter_step": quarter["step"],
+            "heldout_at_quarter": quarter["heldout"]}
+
+
+def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") -> dict:
+    """Every measure of one finished run (see the module note), as one JSON-able dict."""
+    from ..classifier import load_classifier
+    from ..evaluation import draw_samples
+    from ..fid import proxy_fid_kid
+    from ..metrics import memorisation, overfitting_gap
+    from ..orientation import judged_rotated, load_orientation_classifier
+    from ..runs import load_run
+
+    t0 = time.perf_counter()
+    run = load_run(run_dir, device=device)
+    model, data = run.model, run.setup.data
+    out = {"step": run.step}
+    bands = overfitting_gap(model, data.train, data.heldout, n_per_band=measure["n_per_band"], seed=0)
+    out.update(loss_by_band=bands, gap=low_band_mean(bands, "gap"), train_loss=low_band_mean(bands, "train"),
+               heldout_loss=low_band_mean(bands, "heldout"))
+    samples = draw_samples(model, data.data_shape, range(measure["n_samples"]), num_steps=measure["sampler_steps"])
+    torch.save(samples[:SAMPLES_KEPT].clone(), Path(run_dir) / SAMPLES_FILE)
+    mem = memorisation(samples, data.train)
+    ref = memorisation(data.heldout[: measure["n_samples"]], data.train)
+    out.update(memorised=mem["memorised_fraction"], nn_distance=mem["mean_nn_distance"],
+               heldout_memorised=ref["memorised_fraction"], heldout_nn_distance=ref["mean_nn_distance"])
+    net, info = load_classifier(classifiers / f"{measure['proxy']}.pt", device)
+    proxy = proxy_fid_kid(samples, {"vs_heldout": data.heldout}, net, info)["vs_heldout"]
+    out.update(proxy_fid=proxy["fid"], proxy_kid=proxy["kid"]["mean"])
+    out["inception_fid"] = None
+    if measure.get("inception"):
+        from ..fid import find_inception_weights, inception_fid_kid
+        weights, reason = find_inception_weights(download=False)
+        out["inception_note"] = reason
+        if weights is not None:
+            out["inception_fid"] = inception_fid_kid(samples, {"vs_heldout": data.heldout}, weights,
+                                                     device=device)["vs_heldout"]["fid"]
+    orient, _ = load_orientation_classifier(classifiers / f"{measure['orientation']}.pt", device)
+    judged = judged_rotated(orient, samples)
+    out.update(judged_rotated=judged["judged_rotated"], turn_fractions=judged["turn_fractions"])
+    out["curve"] = learning_curve(run_dir)
+    out.update(curve_summary(out["curve"], run.config.steps))
+    out["seconds_measure"] = time.perf_counter() - t0
+    return out
+
+
+def train_classifier_for(spec: dict, path: Path) -> dict:
+    """Train and save (atomically) the proxy-FID feature network (class labels) or the orientation classifier
+    (quarter turns) of one data set, on its training pool; test accuracy on its held-out images."""
+    from ..checkpoint import save_json
+    from ..classifier import save_classifier, train_classifier
+    from ..data import load_data
+    from ..orientation import save_orientation_classifier, train_orientation_classifier
+
+    c0 = time.process_time()
+    data = load_data(spec["data"], spec["n_train"], spec["n_heldout"], seed=0)
+    digits = spec["data"].startswith("digits")
+    if spec["kind"] == "proxy":
+        # no flips for digits (a mirrored digit is another shape); CIFAR-10 gets the usual flips and shifts
+        net, info = train_classifier(data.train, data.train_labels, data.heldout, data.heldout_labels,
+                                     epochs=spec["epochs"], width=spec["width"], augment=not digits,
+                                     device=spec["device"])
+        info["purpose"] = "proxy-FID features (class labels)"
+        save_classifier(net, {**info, "data": spec["data"]}, path)
+    else:
+        net, info = train_orientation_classifier(data.train, data.heldout, epochs=spec["epochs"], width=spec["width"],
+                                                 device=spec["device"])
+        save_orientation_classifier(net, {**info, "data": spec["data"]}, path)
+    info = {**info, "data": spec["data"], "spec": spec, "cpu_seconds": time.process_time() - c0}
+    save_json(info, path.with_suffix(".json"))
+    return info
+
+
+__all__ = ["LOW_SIGMA", "SAMPLES_FILE", "low_band_mean", "learning_curve", "curve_summary", "measure_run",
+           "train_classifier_for"]

@@ -1,0 +1,199 @@
+"""DIR/report.md, DIR/results.json and the figures of a reproduction. Every verdict printed here comes from
+`claims.evaluate_claims`; this module only lays the numbers out."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from ..checkpoint import save_json
+from ..notebook import markdown_table
+from . import figures
+from .claims import METRICS, Table
+
+MEANINGLESS = ("SMOKE RUN: these numbers only show that the code runs end to end; they are meaningless and "
+               "support no claim.")
+
+
+def num(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, float) and math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def mean_pm(s: dict) -> str:
+    return f"{num(s['mean'])} ± {num(s['std'])}" if s["n"] > 1 else f"{num(s['mean'])} (1 seed)"
+
+
+def relative(x) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.3g} %"
+
+
+def ci(s: dict) -> str:
+    return f"[{num(s['ci_low'])}, {num(s['ci_high'])}]"
+
+
+def json_safe(value):
+    """nan and ±inf become None (JSON has no such numbers); tuples become lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def cell_text(c: dict) -> str:
+    return f"{c['data']} n={c['n_train']} {c['capacity']}"
+
+
+def verdict_rows(claims: list) -> list:
+    rows = []
+    for claim in claims:
+        counted = [c for c in claim["comparisons"] if c["counted"]]
+        effects = "; ".join(f"{cell_text(c)} vs {c['baseline_arm']}: {num(c['difference']['mean'])} {ci(c['difference'])}, "
+                            f"d_z {num(c['cohens_dz'])}" for c in counted) or "no runs"
+        tally = {v: sum(c["verdict"] == v for c in counted) for v in ("reproduced", "contradicted", "inconclusive")}
+        rows.append([claim["id"], claim["title"], claim["paper"],
+                     f"{claim['metric']}: {claim['treatment']} − {claim['baseline']}, paper expects {claim['expect']}",
+                     effects, f"{tally['reproduced']}/{len(counted)} reproduced, {tally['contradicted']} contradicted",
+                     claim["verdict"].upper()])
+    return rows
+
+
+def comparison_rows(claim: dict) -> list:
+    return [[cell_text(c), c["metric"], f"{c['treatment_arm']} − {c['baseline_arm']}", c["expect"],
+             mean_pm(c["baseline"]), mean_pm(c["treatment"]), num(c["difference"]["mean"]), ci(c["difference"]),
+             num(c["cohens_dz"]), relative(c.get("relative")),
+             c["verdict"] + ("" if c["counted"] else " (not counted)")]
+            for c in claim["comparisons"]]
+
+
+def arm_rows(claim: dict) -> list:
+    return [[cell_text(a), a["arm"], a["metric"], mean_pm(a), ci(a), a["n"],
+             ", ".join(f"{s}: {num(v)}" for s, v in sorted(a["values"].items()))] for a in claim["arms"]]
+
+
+COMPARISON_HEADER = ["cell", "metric", "difference", "paper expects", "baseline mean ± std", "treatment mean ± std",
+                     "mean difference", "95 % CI", "d_z", "relative", "verdict"]
+ARM_HEADER = ["cell", "arm", "metric", "mean ± std", "95 % CI of the mean", "seeds", "per seed"]
+
+
+def settings_rows(budget, runs, params: dict) -> list:
+    b = budget
+    cells = [b.main] + ([b.extra] if any(r.data_label == b.extra.label for r in runs) else []) if b.extra else [b.main]
+    rows = []
+    for c in cells:
+        sizes = sorted({r.n_train for r in runs if r.data_label == c.label})
+        caps = ", ".join(f"{cap.label} ({cap.model} {cap.model_kwargs}, {params.get((c.label, cap.label), 0):,} "
+                         "parameters)" for cap in c.capacities)
+        rows.append([c.data, ", ".join(map(str, sizes)), caps, f"{c.steps} steps of {c.batch_size}",
+                     f"every {c.eval_every} steps", c.n_heldout])
+    return rows
+
+
+def write_report(out: Path, ctx: dict) -> Path:
+    """report.md from the context assembled by the pipeline (budget, runs, results, claims, hardware, ...)."""
+    budget, claims, runs = ctx["budget"], ctx["claims"], ctx["runs"]
+    lines = [f"# Does ScoreAug work? A small-scale reproduction: `{budget.name}` budget", ""]
+    if budget.meaningless:
+        lines += [f"> **{MEANINGLESS}**", ""]
+    hw = ctx["hardware"]
+    lines += [f"Command: `{ctx['command']}`  ", f"Seeds: {', '.join(map(str, budget.seeds))} (seed s fixes the training "
+              "subset, the initialisation and the training randomness of every arm, so arms are compared paired by "
+              f"seed; every run draws its {budget.n_samples} samples from the same sample seeds 0..{budget.n_samples - 1}, "
+              f"Heun with {budget.sampler_steps} steps, omega = 0)  ",
+              f"Hardware: {hw['cpu']}, {hw['cores']} cores; {hw['gpu'] or 'no GPU'}; {hw['workers']} worker processes "
+              f"of {hw['threads_per_worker']} torch thread; torch {hw['torch']}; load average {hw['load_start']} at the "
+              f"start, {hw['load_end']} at the end (other users' load slows the runs)  ",
+              f"Wall time of this invocation: {ctx['wall_seconds'] / 60:.1f} min ({ctx['n_reused']} of {len(runs)} runs "
+              f"reused from an earlier invocation; sum of the training times recorded: "
+              f"{ctx['train_seconds'] / 60:.1f} min)  ",
+              f"CPU time of this invocation (all worker processes, start-up included, and the main process): "
+              f"{ctx['cpu_seconds'] / 60:.1f} core-min, i.e. about {ctx['cpu_seconds'] / 60 / hw['workers']:.1f} min "
+              f"on {hw['workers']} otherwise idle cores; the jobs' own CPU time over every invocation: "
+              f"{ctx['cpu_seconds_jobs'] / 60:.1f} core-min", ""]
+    lines += ["## Verdicts", "", "Each verdict is computed from a 95 % Student-t interval of the paired differences "
+              "(treatment − baseline) over seeds: reproduced when it excludes 0 in the paper's direction, "
+              "contradicted when it excludes 0 the other way, inconclusive otherwise. A claim tested in several cells "
+              "is reproduced when every counted cell is, contradicted when any is. Intervals are not adjusted for "
+              "multiple comparisons. The paper's numbers are CIFAR-10 FIDs from "
+              "its own runs (no seeds or intervals given); ours are small-scale measures of the same effects, so "
+              "only the directions are compared.", ""]
+    lines.append(markdown_table(["#", "claim", "paper (source)", "our metric and expected direction",
+                                 "ours: mean difference [95 % CI], d_z", "cells", "verdict"], verdict_rows(claims)))
+    lines += ["", "### Precondition: does the no-augmentation baseline overfit at the smallest size?", ""]
+    lines.append(markdown_table(["cell", "gap (held-out − training loss, σ < 1)", "95 % CI", "d_z", "overfits?"],
+                                [[cell_text(p), mean_pm(p["difference"]), ci(p["difference"]), num(p["cohens_dz"]),
+                                  {"reproduced": "yes (CI > 0)", "contradicted": "no (CI < 0)"}.get(p["verdict"],
+                                                                                                    "inconclusive")]
+                                 for p in ctx["precondition"]]))
+    lines += ["", "Curves of the gap during training: ![overfitting curves](overfitting_curves.png)", ""]
+    lines += ["## Settings", "", markdown_table(["data", "training-set sizes", "capacities", "training",
+                                                 "train/held-out evaluation", "held-out images"],
+                                                settings_rows(budget, runs, ctx["params"])), ""]
+    lines += [f"Augmentation probabilities: ScoreAug (the paper's four transforms: brightness, translate, cutout, "
+              f"rot90) p = {budget.aug_prob}; claim 3's rot90 p = {budget.rot_prob}; clean-space geometric (EDM-style, "
+              f"told omega) p = {budget.clean_aug_prob}. Optimiser and EMA: {ctx['recipe']}.", ""]
+    lines += ["Classifiers trained by the toolkit for the measures:", ""]
+    lines.append(markdown_table(["name", "purpose", "data", "held-out accuracy", "notes"], [
+        [name, info.get("purpose", ""), info.get("data", ""), num(info.get("test_accuracy")),
+         (f"upright held-out images judged rotated {num(info['false_rotated'])}, rotated ones detected "
+          f"{num(info['detected_rotated'])}" if "false_rotated" in info else "proxy FID features (not Inception)")]
+        for name, info in ctx["classifiers"].items()]))
+    lines += ["", "Metrics: " + "; ".join(f"`{k}`: {v}" for k, v in METRICS.items()) + ".", ""]
+    for claim in claims:
+        lines += [f"## Claim {claim['id']}: {claim['title']}", "", f"Paper: {claim['paper']}.  ",
+                  f"Our test: {claim['metric_text']}; paper's direction: {claim['treatment']} {claim['expect']} than "
+                  f"{claim['baseline']}. Rule: {claim['rule']}. **Verdict: {claim['verdict']}.**", ""]
+        lines += [markdown_table(COMPARISON_HEADER, comparison_rows(claim)), ""]
+        lines += ["<details><summary>Per arm: mean ± std, 95 % CI, per seed</summary>", "",
+                  markdown_table(ARM_HEADER, arm_rows(claim)), "", "</details>", ""]
+        lines += [f"![claim {claim['id']}]({f})" for f in ctx["figures"].get(claim["id"], [])] + [""]
+        lines += ctx["notes"].get(claim["id"], [])
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_figures(out: Path, ctx: dict) -> dict:
+    """The PNGs, by claim id (0: the precondition)."""
+    budget, table = ctx["budget"], Table(ctx["runs"], ctx["results"], ctx["run_dirs"])
+    main = budget.main.label
+    sizes = sorted({n for d, n, _ in table.cells(main)})
+    extremes = sorted({sizes[0], sizes[-1]}) if sizes else []
+    note = "\nSMOKE RUN: meaningless numbers" if budget.meaningless else ""
+    made = {0: [figures.curve_figure(table, main, "gap", ("noaug", "scoreaug"), sizes, "held-out − training loss",
+                                     "Overfitting during training", out / "overfitting_curves.png", note)]}
+    made[1] = [figures.band_figure(table, main, sizes[0], out / "gap_by_band.png", note)] if sizes else []
+    made[2] = [figures.grid_figure(table, out / "grid_measures.png", note)] if sizes else []
+    cells = ctx["claim_cells"]
+    made[3] = [figures.rotation_figure(table, cells["claim3"], budget.rot_prob, ctx["false_rotated"],
+                                       out / "claim3_rotation.png", note)]
+    made[4] = [figures.combined_figure(table, cells["claim4"], out / "claim4_combined.png", note)]
+    made[5] = [figures.curve_figure(table, main, "heldout", ("noaug", "scoreaug"), extremes, "held-out loss (σ < 1)",
+                                    "Claim 5: held-out loss during training", out / "claim5_convergence.png", note)]
+    return {k: [Path(p).name for p in v if p is not None] for k, v in made.items()}
+
+
+def write_results(out: Path, ctx: dict) -> Path:
+    runs = [{**dataclasses.asdict(spec), "measures": ctx["results"].get(spec.name)} for spec in ctx["runs"]]
+    payload = {"budget": dataclasses.asdict(ctx["budget"]), "meaningless": ctx["budget"].meaningless,
+               "note": MEANINGLESS if ctx["budget"].meaningless else "", "command": ctx["command"],
+               "seeds": list(ctx["budget"].seeds), "hardware": ctx["hardware"], "wall_seconds": ctx["wall_seconds"],
+               "train_seconds_recorded": ctx["train_seconds"], "cpu_seconds": ctx["cpu_seconds"],
+               "cpu_seconds_jobs_all_invocations": ctx["cpu_seconds_jobs"],
+               "idle_wall_estimate_seconds": ctx["cpu_seconds"] / ctx["hardware"]["workers"],
+               "n_runs": len(runs), "n_reused": ctx["n_reused"],
+               "classifiers": ctx["classifiers"], "precondition_baseline_overfits": ctx["precondition"],
+               "claims": ctx["claims"], "claim_cells": ctx["claim_cells"], "figures": ctx["figures"],
+               "parameters": {f"{d} {c}": n for (d, c), n in ctx["params"].items()}, "runs": runs}
+    path = out / "results.json"
+    save_json(json_safe(payload), path)
+    return path
+
+
+__all__ = ["MEANINGLESS", "write_report", "write_figures", "write_results", "json_safe", "num"]

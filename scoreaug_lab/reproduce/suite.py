@@ -1,0 +1,231 @@
+"""The reproduction's budgets and its run list, as data.
+
+A budget fixes the scale (data, training-set sizes, model capacities, seeds, steps, samples); `build_runs`
+turns it into the list of runs every claim needs (a run shared by two claims is trained once). Arms:
+
+    noaug            no augmentation (the baseline of claims 1, 2, 5)
+    scoreaug         ScoreAug: the paper's four transforms in noisy space, told omega, probability aug_prob
+    noisy-rot90      rot90 in noisy space, NOT told omega (claim 3), probability rot_prob
+    scoreaug-rot90   rot90 in noisy space, told omega (claim 3)
+    clean-geometric  EDM-style clean-space geometric augmentation, told omega (claim 4)
+    combined         clean-geometric and scoreaug together, each told its omega (claim 4)
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from ..presets import PAPER_BATCH, PAPER_STEPS, get_preset
+from ..transforms import PAPER_TRANSFORMS
+
+ARMS = {
+    "noaug": dict(variant="noaug"),
+    "scoreaug": dict(variant="scoreaug", transforms=PAPER_TRANSFORMS, aug_prob="aug_prob"),
+    "noisy-rot90": dict(variant="noisy", transforms="rot90", aug_prob="rot_prob"),
+    "scoreaug-rot90": dict(variant="scoreaug", transforms="rot90", aug_prob="rot_prob"),
+    "clean-geometric": dict(variant="clean-omega", transforms="geometric", aug_prob="clean_aug_prob"),
+    "combined": dict(variant="combined", transforms=PAPER_TRANSFORMS, aug_prob="aug_prob",
+                     clean_transforms="geometric", clean_aug_prob="clean_aug_prob"),
+}
+GRID_ARMS = ("noaug", "scoreaug")
+CLAIM3_ARMS = ("noisy-rot90", "scoreaug-rot90")
+CLAIM4_ARMS = ("clean-geometric", "scoreaug", "combined")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    label: str
+    model: str
+    model_kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Training-set sizes x capacities of one data set (None as a size: every image of the pool)."""
+    data: str
+    label: str
+    sizes: tuple
+    capacities: tuple
+    steps: int
+    eval_every: int
+    n_heldout: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    description: str
+    meaningless: bool             # smoke: the numbers test the code, not the method
+    main: Cells                   # claims 1, 2 and 5 (and the cells of claims 3 and 4)
+    extra: Cells | None           # more claim-1/2 cells (CIFAR-10 subset) when asked for and present
+    seeds: tuple
+    aug_prob: float               # ScoreAug's (and the combined noisy stage's) probability
+    rot_prob: float               # claim 3: rot90 with probability p (expect 3p/4 rotated samples without omega)
+    clean_aug_prob: float         # clean-space geometric (and the combined clean stage)
+    claim3_cell: tuple            # (size, capacity label) of claim 3
+    claim4_cell: tuple            # (size, capacity label) of claim 4
+    n_samples: int                # samples per run (sample seeds 0..n-1, the same for every run)
+    sampler_steps: int            # Heun steps (2 n - 1 network evaluations)
+    n_per_band: int               # final train/held-out loss: probes per sigma band
+    classifier_epochs: int
+    orientation_epochs: int
+    device: str = "cpu"
+    inception: bool = False       # Inception FID too, where its weights are cached
+    preset: str = ""              # the training preset of every run (else the digits recipe, presets.digits_config)
+    expected_minutes: str = ""
+
+    def with_changes(self, seeds=None, steps=None, data=None) -> "Budget":
+        main = self.main
+        if steps is not None:
+            main = dataclasses.replace(main, steps=int(steps), eval_every=max(1, int(steps) // 20))
+        if data is not None:
+            main = dataclasses.replace(main, data=data, label=data_label(data))
+        return dataclasses.replace(self, main=main, seeds=tuple(seeds) if seeds is not None else self.seeds)
+
+
+def data_label(spec: str) -> str:
+    family, _, option = spec.partition(":")
+    return family if family == "cifar10" else f"{family}{option}"
+
+
+DIGIT_CAPS = (Capacity("c8", "unet-tiny", {"model_channels": 8}), Capacity("c16", "unet-tiny", {"model_channels": 16}))
+
+BUDGETS = {
+    "smoke": Budget(
+        "smoke", "every code path at toy sizes, under 2 minutes; the numbers are meaningless", True,
+        main=Cells("digits:8", "digits8", (16, 48), (Capacity("c4", "unet-tiny", {"model_channels": 4}),
+                                                   Capacity("c8", "unet-tiny", {"model_channels": 8})),
+                   steps=6, eval_every=3, n_heldout=300, batch_size=16),
+        extra=Cells("cifar10", "cifar10", (16,), (Capacity("c4", "unet-tiny", {"model_channels": 4}),),
+                    steps=2, eval_every=2, n_heldout=64, batch_size=8),
+        seeds=(0, 1, 2), aug_prob=0.5, rot_prob=0.5, clean_aug_prob=0.5, claim3_cell=(48, "c4"),
+        claim4_cell=(48, "c4"), n_samples=24, sampler_steps=3, n_per_band=32, classifier_epochs=1,
+        orientation_epochs=1, expected_minutes="< 2"),
+    "cpu": Budget(
+        "cpu", "scikit-learn digits at 8x8, two tiny U-Nets, three training-set sizes, 3 seeds; <= 45 min on 2 cores",
+        False,
+        main=Cells("digits:8", "digits8", (64, 256, None), DIGIT_CAPS, steps=800, eval_every=40, n_heldout=300,
+                   batch_size=64),
+        extra=Cells("cifar10", "cifar10", (64,), (Capacity("c8", "unet-tiny", {"model_channels": 8}),),
+                    steps=800, eval_every=100, n_heldout=1000, batch_size=32),
+        seeds=(0, 1, 2), aug_prob=0.5, rot_prob=0.5, clean_aug_prob=0.5, claim3_cell=(None, "c16"),
+        claim4_cell=(256, "c16"), n_samples=500, sampler_steps=18, n_per_band=1024, classifier_epochs=15,
+        orientation_epochs=10, expected_minutes="<= 45 on 2 cores (digits only; --with-cifar adds about 20)"),
+    "gpu": Budget(
+        "gpu", "the paper's CIFAR-10 setting: EDM's 56 M DDPM++ (cifar10-paper preset), Inception FID where its "
+        "weights are cached (else the proxy FID)", False,
+        main=Cells("cifar10", "cifar10", (5000, 10_000, None),
+                   (Capacity("ddpmpp-56M", "unet-ddpmpp", {}),
+                    Capacity("ddpmpp-14M", "unet-ddpmpp", {"model_channels": 64})),
+                   steps=PAPER_STEPS, eval_every=10_000, n_heldout=10_000, batch_size=PAPER_BATCH),
+        extra=None, seeds=(0, 1, 2), aug_prob=0.12, rot_prob=0.5, clean_aug_prob=0.12,
+        claim3_cell=(None, "ddpmpp-56M"), claim4_cell=(None, "ddpmpp-56M"), n_samples=10_000, sampler_steps=18,
+        n_per_band=4096, classifier_epochs=30, orientation_epochs=15, device="cuda", inception=True,
+        preset="cifar10-paper",
+        expected_minutes="weeks of one GPU at full length (390,625 steps of 512 images per run); cut with --steps"),
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    name: str                     # folder name under DIR/runs
+    arm: str
+    data_label: str
+    n_train: int
+    capacity: str
+    seed: int
+    config: dict                  # TrainConfig fields (out and progress are set by the runner)
+    measure: dict                 # what measures.py computes and with which classifiers
+    cost: float                   # relative cost, for the progress bar's time estimate
+
+
+def resolve_size(data: str, size) -> int:
+    """A training-set size; None: every training image of the data set's pool."""
+    if size is not None:
+        return int(size)
+    from ..data.images import DIGITS_HELDOUT_PER_CLASS, read_cifar10_npz
+    family, _, option = data.partition(":")
+    if family == "digits":
+        return 1797 - 10 * DIGITS_HELDOUT_PER_CLASS
+    return read_cifar10_npz(option)[0].shape[0] if option else 50_000
+
+
+def config_hash(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def arm_config(budget: Budget, cells: Cells, arm: str, n_train: int, cap: Capacity, seed: int) -> dict:
+    """The TrainConfig fields of one run, resolved (out and progress left to the runner). Small budgets use
+    the walkthrough's digits recipe (`presets.digits_config`), the gpu budget the cifar10-paper preset; the
+    data draw and the initialisation follow the seed, so the arms of one seed are paired."""
+    from ..config import TrainConfig
+    from ..presets import digits_config
+    arm_values = {k: getattr(budget, v) if k.endswith("prob") else v for k, v in ARMS[arm].items()}
+    values = dict(data=cells.data, n_train=n_train, n_heldout=cells.n_heldout, seed=seed, data_seed=seed,
+                  model=cap.model, model_kwargs=dict(cap.model_kwargs), steps=cells.steps,
+                  batch_size=cells.batch_size, eval_every=cells.eval_every, log_every=max(1, cells.eval_every),
+                  ckpt_every=max(1, min(cells.steps, 250 if cells.steps < 10_000 else 5000)),
+                  device=budget.device, progress=False, **arm_values)
+    if budget.preset:
+        preset = {k: v for k, v in get_preset(budget.preset).items() if k not in values and k != "transforms"}
+        config = TrainConfig(**preset, **values, preset=budget.preset)
+    else:
+        config = digits_config(size="teach", warmup_steps=min(100, cells.steps // 10), **values)
+    return {k: v for k, v in config.to_dict().items() if k not in ("out", "progress")}
+
+
+def _cost(config: dict, budget: Budget) -> float:
+    pixels = {"digits8": 64, "digits": 256}.get(data_label(config["data"]), 3072)
+    width = config["model_kwargs"].get("model_channels", 32)
+    train = config["steps"] * config["batch_size"] / 64 * (pixels / 64) ** 0.5 * (0.6 + width / 20)
+    return train + budget.n_samples * budget.sampler_steps / 200 * (pixels / 64) ** 0.5
+
+
+def build_runs(budget: Budget, with_extra: bool = False) -> list[RunSpec]:
+    """Every run of the suite, each once (the scoreaug arm of claim 4 is the grid's run of that cell)."""
+    cell_sets = [budget.main] + ([budget.extra] if with_extra and budget.extra is not None else [])
+    wanted = []
+    for cells in cell_sets:
+        caps = {c.label: c for c in cells.capacities}
+        for size in cells.sizes:
+            for cap in cells.capacities:
+                wanted += [(cells, arm, size, cap) for arm in GRID_ARMS]
+        if cells is budget.main:
+            for arms, (size, label) in ((CLAIM3_ARMS, budget.claim3_cell), (CLAIM4_ARMS, budget.claim4_cell)):
+                wanted += [(cells, arm, size, caps[label]) for arm in arms]
+    runs, seen = [], set()
+    for cells, arm, size, cap in wanted:
+        n = resolve_size(cells.data, size)
+        for seed in budget.seeds:
+            config = arm_config(budget, cells, arm, n, cap, seed)
+            name = f"{cells.label}-n{n}-{cap.label}-{arm}-s{seed}-{config_hash(config)}"
+            if name in seen:
+                continue
+            seen.add(name)
+            measure = dict(n_samples=budget.n_samples, sampler_steps=budget.sampler_steps,
+                           n_per_band=budget.n_per_band, proxy=f"proxy-{cells.label}",
+                           orientation=f"orientation-{cells.label}", inception=budget.inception)
+            runs.append(RunSpec(name, arm, cells.label, n, cap.label, seed, config, measure, _cost(config, budget)))
+    return runs
+
+
+def classifier_specs(budget: Budget, with_extra: bool = False) -> dict:
+    """{name: settings} of the classifiers the measures need: one proxy-FID feature network (class labels) and
+    one orientation classifier per data set, both trained on its whole training pool."""
+    out = {}
+    for cells in [budget.main] + ([budget.extra] if with_extra and budget.extra is not None else []):
+        pool = resolve_size(cells.data, None)
+        n_train = min(pool, 256 if budget.meaningless else 10_000)
+        width = 8 if budget.meaningless else 16 if cells.label != "cifar10" else 32
+        common = dict(data=cells.data, n_heldout=cells.n_heldout, device=budget.device, width=width)
+        out[f"proxy-{cells.label}"] = dict(kind="proxy", n_train=n_train, epochs=budget.classifier_epochs, **common)
+        out[f"orientation-{cells.label}"] = dict(kind="orientation", n_train=min(n_train, 10_000),
+                                                 epochs=budget.orientation_epochs, **common)
+    return out
+
+
+__all__ = ["ARMS", "GRID_ARMS", "CLAIM3_ARMS", "CLAIM4_ARMS", "Capacity", "Cells", "Budget", "BUDGETS", "RunSpec",
+           "build_runs", "classifier_specs", "resolve_size", "config_hash", "data_label"]
