@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast demo benchmarks assignments clean
+.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,10 +30,16 @@ test-fast: $(STAMP)
 demo: $(STAMP)  ## train no-aug vs ScoreAug on the 8-mode mixture, 3 seeds each; table + figure in runs/demo
 	$(VENV)/bin/scoreaug-lab demo --out runs/demo
 
+class: $(STAMP)  ## train every run the notebooks need into the run store (SCOREAUG_RUNS, default runs/store)
+	$(VENV)/bin/scoreaug-lab prepare
+
+reproduce: $(STAMP)  ## the paper's claims at small scale (cpu budget, about 45 min on 2 cores): runs/reproduce-cpu/report.md
+	$(VENV)/bin/scoreaug-lab reproduce --budget cpu --out runs/reproduce-cpu
+
 assignments: $(STAMP)  ## the student versions of the nbgrader course (notebooks/assignments/release/)
 	$(PY) -m scoreaug_lab.assignments generate
 
-benchmarks: $(STAMP)
+benchmarks: $(STAMP)  ## the quick ones; see benchmarks/README.md for all of them
 	$(PY) benchmarks/overhead.py
 
 clean:

@@ -66,3 +66,21 @@ def test_subset_refuses_what_it_cannot_build(torchvision_copy, tmp_path, capsys)
     assert main(["data", "cifar10-subset", "--root", str(tmp_path / "empty"), "--no-download",
                  "--out", str(tmp_path / "b.npz")]) == 2
     assert "could not be downloaded" in capsys.readouterr().err
+
+
+def test_the_subset_the_command_builds_is_found_before_the_shared_one(tmp_path, monkeypatch):
+    """local_cifar_npz: $SCOREAUG_CIFAR_NPZ, then data/cifar10_subset.npz (the command's default output), then the
+    shared test subset; None when none exists."""
+    from scoreaug_lab.data import images
+    built, shared, chosen = tmp_path / "built.npz", tmp_path / "shared.npz", tmp_path / "chosen.npz"
+    monkeypatch.setattr(images, "PROJECT_CIFAR_NPZ", built)
+    monkeypatch.setattr(images, "SHARED_CIFAR_NPZ", shared)
+    monkeypatch.delenv("SCOREAUG_CIFAR_NPZ", raising=False)
+    assert images.local_cifar_npz() is None
+    shared.write_bytes(b"x")
+    assert images.local_cifar_npz() == shared
+    built.write_bytes(b"x")
+    assert images.local_cifar_npz() == built
+    chosen.write_bytes(b"x")
+    monkeypatch.setenv("SCOREAUG_CIFAR_NPZ", str(chosen))
+    assert images.local_cifar_npz() == chosen

@@ -39,7 +39,9 @@ def test_console_script_and_ci():
 
 
 @pytest.mark.parametrize("target,expected", [("lab", "jupyter lab notebooks/"), ("test", "-m pytest"),
-                                             ("demo", "scoreaug-lab demo")])
+                                             ("demo", "scoreaug-lab demo"), ("class", "scoreaug-lab prepare"),
+                                             ("reproduce", "scoreaug-lab reproduce --budget cpu"),
+                                             ("assignments", "scoreaug_lab.assignments generate")])
 def test_make_targets_run_what_readme_says(target, expected):
     """`make -n` (a dry run: make resolves the target and prints its commands without running them)."""
     out = subprocess.run(["make", "-n", "-C", str(ROOT), target], capture_output=True, text=True, check=True).stdout

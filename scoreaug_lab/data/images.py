@@ -36,15 +36,17 @@ def data_dir() -> Path:
     return Path(os.environ.get("SCOREAUG_DATA_DIR", "data"))
 
 
+PROJECT_CIFAR_NPZ = Path(__file__).resolve().parents[2] / "data" / "cifar10_subset.npz"   # `scoreaug-lab data`
 SHARED_CIFAR_NPZ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10_subset.npz"
 
 
 def local_cifar_npz() -> Path | None:
-    """The local CIFAR-10 .npz: $SCOREAUG_CIFAR_NPZ, else the shared subset next to the project
-    (../shared/data/cifar10_subset.npz), where the file exists; None otherwise."""
+    """The local CIFAR-10 .npz: $SCOREAUG_CIFAR_NPZ, else data/cifar10_subset.npz in the project (what
+    `scoreaug-lab data cifar10-subset` builds), else the shared test subset next to the project
+    (../shared/data/cifar10_subset.npz), the first that exists; None otherwise."""
     env = os.environ.get("SCOREAUG_CIFAR_NPZ")
     candidates = [Path(env).expanduser()] if env else []
-    candidates.append(SHARED_CIFAR_NPZ)
+    candidates += [PROJECT_CIFAR_NPZ, SHARED_CIFAR_NPZ]
     return next((p for p in candidates if p.is_file()), None)
 
 
