@@ -110,9 +110,9 @@ def execute(path: Path, env: dict, timeout: int, keep: Path | None, tag: str):
 
 
 def prepare(paths, store: Path, size: str, workers) -> tuple[float, float]:
-    cmd = [sys.executable, "-m", "scoreaug_lab.cli.prepare", *[p.stem[:2] for p in paths], "--size", size,
+    cmd = [sys.executable, "-m", "scoreaug_lab.cli", "prepare", *[p.stem[:2] for p in paths], "--size", size,
            "--runs", str(store)] + (["--workers", str(workers)] if workers else [])
-    print(f"$ scoreaug-lab prepare {' '.join(cmd[3:])}   (load {loadavg()})", flush=True)
+    print(f"$ scoreaug-lab prepare {' '.join(cmd[4:])}   (load {loadavg()})", flush=True)
     clock, cpu = time.perf_counter(), children_cpu()
     subprocess.run(cmd, check=True, cwd=ROOT)
     seconds, cpu = time.perf_counter() - clock, children_cpu() - cpu
