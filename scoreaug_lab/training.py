@@ -162,10 +162,10 @@ class Trainer:
                                            self.setup.variant, self.setup.sampler, check=False,
                                            labels=None if labels is None else labels[part],
                                            sigma_data=self.model.sigma_data)
-                # without accumulation the division by 1 is exact: skipped (the same gradients, one op less)
-                (batch.loss if config.grad_accum == 1 else batch.loss / config.grad_accum).backward()
-            part_loss = batch.loss.detach() if config.grad_accum == 1 else batch.loss.detach() / config.grad_accum
-            loss_sum = part_loss if loss_sum is None else loss_sum + part_loss
+                # this micro-batch's share of the step's loss (without accumulation, the loss itself)
+                share = batch.loss / config.grad_accum if config.grad_accum > 1 else batch.loss
+                share.backward()
+            loss_sum = share.detach() if loss_sum is None else loss_sum + share.detach()
         # grad_clip = 0: no clipping (max_norm = inf leaves the gradients untouched), the norm is still logged
         grad_norm = self.updates.clip_gradients(config.grad_clip or math.inf)
         self.optimizer.step()
