@@ -67,6 +67,14 @@ class StepState:
         return self.grad_norm_tensor.item()
 
 
+def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW; torch's fused kernel (one pass over all parameters instead of a Python loop over them) wherever
+    it exists: CPU and CUDA float parameters. Same update rule; results agree with the loop to rounding (~1e-6)."""
+    params = list(model.parameters())
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
+
+
 class Trainer:
     """Everything one run holds while it trains: set-up, optimiser, generator, run folder, batch layout."""
 
@@ -75,7 +83,7 @@ class Trainer:
         self.setup = setup = build_setup(config, device)
         self.model, self.ema, self.device = setup.model, setup.ema, setup.device
         self.model.check_values = False   # the data are checked once where they enter (load_data), not per step
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = build_optimizer(self.model, config)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.folder = RunFolder(config.out) if config.out is not None and info.is_main else None
         # about 16 values per input value (input, target, noise, transform copies, gradients): refuse early

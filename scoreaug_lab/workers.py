@@ -59,13 +59,14 @@ def estimated_seconds(config: TrainConfig) -> float:
         width = int(config.model_kwargs.get("width", 128))
         step = 1.2e-3 + 2.2e-5 * batch * (width / 128) ** 2
         evals = 3e-3 * (1 + width / 64)
-    else:   # a U-Net step costs about 1.5 ms per 16x16 image at 16 base channels (forward and backward, one core)
+    else:   # a U-Net step on one core: ~30 ms of per-layer overhead plus ~8.5 us per pixel of the batch, at 16
+        # base channels (8x8 digits, batch 32: ~45 ms; CIFAR-10, batch 32: ~310 ms), about linear in the width
         head, _, option = config.data.partition(":")
         side = 32 if head == "cifar10" else int(option) if head == "digits" and option.isdigit() else 16
         width = int(config.model_kwargs.get("model_channels", 32))
-        scale = side * side / 256 * (width / 16) ** 1.5
-        step = 4e-3 + 1.45e-3 * batch * scale
-        evals = 1.25 * scale                     # 256 probes per band and set, forward only
+        per_image = 8.5e-6 * side * side
+        step = (30e-3 + per_image * batch) * (width / 16) ** 1.1
+        evals = (1.0 + 2560 * per_image / 3) * (width / 16) ** 1.1   # 256 probes x 5 bands x 2 sets, forward only
     n_evals = config.steps // config.eval_every if config.eval_every else 0
     return 1.0 + config.steps * step + n_evals * evals
 

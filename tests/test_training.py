@@ -132,3 +132,23 @@ def test_step_updates_equal_torch_clipping_and_ema_bit_for_bit(tmp_path, monkeyp
     assert all(_equal_dicts(o1[k], o2[k]) for k in o1)
     norms = [m["grad_norm"] for m in read_metrics(tmp_path / "fast")]
     assert norms == [m["grad_norm"] for m in read_metrics(tmp_path / "torch")]
+
+
+def test_optimiser_is_torchs_fused_adamw_and_follows_the_for_loop_one(tmp_path, monkeypatch):
+    """On the CPU the trainer uses AdamW's fused kernel; the weights it reaches agree with those of torch's
+    reference for-loop AdamW (the oracle: same rule, other kernel) to rounding after 40 steps."""
+    from scoreaug_lab import training
+    cfg = dict(SMALL, variant="scoreaug", transforms="rot90,scale", aug_prob=0.5)
+    trainer = training.Trainer(TrainConfig(**cfg), training.DistInfo(), torch.device("cpu"))
+    assert trainer.optimizer.defaults["fused"] is True
+    train(TrainConfig(**cfg, out=str(tmp_path / "fused")))
+
+    def loop_adamw(model, config):
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                 foreach=False, fused=False)
+    monkeypatch.setattr(training, "build_optimizer", loop_adamw)
+    train(TrainConfig(**cfg, out=str(tmp_path / "loop")))
+    (m1, _, _), (m2, _, _) = _weights(tmp_path / "fused"), _weights(tmp_path / "loop")
+    assert m1.keys() == m2.keys()
+    for k in m1:
+        torch.testing.assert_close(m1[k], m2[k], rtol=1e-4, atol=1e-5)
