@@ -39,7 +39,7 @@ reproduce: $(STAMP)  ## the paper's claims at small scale (cpu budget, 33 min me
 assignments: $(STAMP)  ## the student versions of the nbgrader course (notebooks/assignments/release/)
 	$(PY) -m scoreaug_lab.assignments generate
 
-benchmarks: $(STAMP)  ## the quick ones; see benchmarks/README.md for all of them
+benchmarks: $(STAMP)  ## the quick ones; the "Benchmarks" section of README.md lists all of them
 	$(PY) benchmarks/overhead.py
 
 clean:
