@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks of the reproduction issue, as one script to run where a CUDA card is present:
-#   bash benchmarks/gpu_check.sh [OUT]          (OUT defaults to runs/gpu-check; about 10 minutes on an H100)
+#   bash benchmarks/gpu_check.sh [OUT]          (OUT defaults to runs/gpu-check; not yet run on a card:
+#                                                 no GPU was lent to the sessions that wrote it, so its duration is unmeasured)
 # 1. throughput of EDM's 56 M DDPM++ U-Net (unet-ddpmpp), bf16 autocast, channels_last, batch 512, no aug vs
 #    ScoreAug, eager and then torch.compile (images per second; the script names the card);
 # 2. a short `gpu` reproduction (--steps 2000 instead of the paper's 390,625: a check that the suite runs on the

@@ -10,17 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
+from .paths import project_root
 
 ENV_RUNS = "SCOREAUG_RUNS"
 ENV_FORBID = "SCOREAUG_FORBID_TRAINING"
 DEFAULT_ROOT = Path("runs") / "store"
 KEY_EXCLUDES = ("out", "progress", "device")
-
-
-def project_root() -> Path | None:
-    """The source checkout holding this package (a folder with pyproject.toml), else None (installed copy)."""
-    here = Path(__file__).resolve().parents[1]
-    return here if (here / "pyproject.toml").is_file() and (here / "scoreaug_lab").is_dir() else None
 
 
 def default_root(root=None) -> Path:

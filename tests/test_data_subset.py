@@ -69,11 +69,12 @@ def test_subset_refuses_what_it_cannot_build(torchvision_copy, tmp_path, capsys)
 
 
 def test_the_subset_the_command_builds_is_found_before_the_shared_one(tmp_path, monkeypatch):
-    """local_cifar_npz: $SCOREAUG_CIFAR_NPZ, then data/cifar10_subset.npz (the command's default output), then the
-    shared test subset; None when none exists."""
+    """local_cifar_npz: $SCOREAUG_CIFAR_NPZ, then <data dir>/cifar10_subset.npz (the command's default output,
+    images.built_cifar_npz), then the shared test subset; None when none exists."""
     from scoreaug_lab.data import images
-    built, shared, chosen = tmp_path / "built.npz", tmp_path / "shared.npz", tmp_path / "chosen.npz"
-    monkeypatch.setattr(images, "PROJECT_CIFAR_NPZ", built)
+    built, shared, chosen = tmp_path / "data" / "cifar10_subset.npz", tmp_path / "shared.npz", tmp_path / "chosen.npz"
+    built.parent.mkdir()
+    monkeypatch.setenv("SCOREAUG_DATA_DIR", str(built.parent))     # where the command writes by default
     monkeypatch.setattr(images, "SHARED_CIFAR_NPZ", shared)
     monkeypatch.delenv("SCOREAUG_CIFAR_NPZ", raising=False)
     assert images.local_cifar_npz() is None

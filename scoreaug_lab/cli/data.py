@@ -13,14 +13,16 @@ def add_data_parser(sub) -> None:
     d.add_argument("--n-train", type=int, default=10_000, help="training images, balanced (default 10000)")
     d.add_argument("--n-test", type=int, default=2_000, help="test images, balanced (default 2000)")
     d.add_argument("--seed", type=int, default=0, help="seed of the balanced order (default 0)")
-    d.add_argument("--out", default="data/cifar10_subset.npz", help="output .npz (default data/cifar10_subset.npz)")
+    d.add_argument("--out", default=None, help="output .npz (default $SCOREAUG_DATA_DIR/cifar10_subset.npz, else "
+                                               "data/cifar10_subset.npz in the project: where notebooks look)")
     d.add_argument("--root", default=None, help="torchvision's CIFAR-10 folder (default $SCOREAUG_DATA_DIR/cifar10)")
     d.add_argument("--no-download", action="store_true", help="use only a copy already in --root")
 
 
 def cmd_data(args) -> int:
+    from ..data.images import built_cifar_npz
     from ..data.subset import build_cifar10_subset
-    info = build_cifar10_subset(args.out, args.n_train, args.n_test, args.seed, root=args.root,
+    info = build_cifar10_subset(args.out or built_cifar_npz(), args.n_train, args.n_test, args.seed, root=args.root,
                                 download=not args.no_download)
     print(json.dumps(info))
     return 0

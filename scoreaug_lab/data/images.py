@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..paths import project_root
+
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 DIGITS_HELDOUT_PER_CLASS = 30
@@ -32,21 +34,30 @@ DIGITS_DEFAULT_SIZE = 16
 
 
 def data_dir() -> Path:
-    """Where downloads land: $SCOREAUG_DATA_DIR, else ./data (git-ignored except its README)."""
-    return Path(os.environ.get("SCOREAUG_DATA_DIR", "data"))
+    """Where downloads and built files land: $SCOREAUG_DATA_DIR, else data/ in the project (a source checkout, so
+    that notebooks in notebooks/ and commands run from the project share it), else ./data (git-ignored except its
+    README)."""
+    if os.environ.get("SCOREAUG_DATA_DIR"):
+        return Path(os.environ["SCOREAUG_DATA_DIR"])
+    project = project_root()
+    return project / "data" if project is not None else Path("data")
 
 
-PROJECT_CIFAR_NPZ = Path(__file__).resolve().parents[2] / "data" / "cifar10_subset.npz"   # `scoreaug-lab data`
+def built_cifar_npz() -> Path:
+    """The subset `scoreaug-lab data cifar10-subset` writes by default: <data_dir()>/cifar10_subset.npz."""
+    return data_dir() / "cifar10_subset.npz"
+
+
 SHARED_CIFAR_NPZ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10_subset.npz"
 
 
 def local_cifar_npz() -> Path | None:
-    """The local CIFAR-10 .npz: $SCOREAUG_CIFAR_NPZ, else data/cifar10_subset.npz in the project (what
-    `scoreaug-lab data cifar10-subset` builds), else the shared test subset next to the project
-    (../shared/data/cifar10_subset.npz), the first that exists; None otherwise."""
+    """The local CIFAR-10 .npz: $SCOREAUG_CIFAR_NPZ, else the subset `scoreaug-lab data cifar10-subset` builds
+    (`built_cifar_npz`), else the shared test subset next to the project (../shared/data/cifar10_subset.npz), the
+    first that exists; None otherwise."""
     env = os.environ.get("SCOREAUG_CIFAR_NPZ")
     candidates = [Path(env).expanduser()] if env else []
-    candidates += [PROJECT_CIFAR_NPZ, SHARED_CIFAR_NPZ]
+    candidates += [built_cifar_npz(), SHARED_CIFAR_NPZ]
     return next((p for p in candidates if p.is_file()), None)
 
 
