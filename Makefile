@@ -6,9 +6,12 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # extra JupyterLab options, e.g. LAB_ARGS="--no-browser --port 8899"; as root JupyterLab also needs --allow-root
 LAB_ARGS ?=
+# the nbgrader course that `make assignments` and `make grade` work on, and the assignment to grade
+COURSE ?= notebooks/assignments
+ASSIGNMENT ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments clean
+.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments grade clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +28,7 @@ test: $(STAMP)  ## the whole suite: fast and slow tests, notebooks, browser test
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -m "not slow and not browser and not sandbox" $(PYTEST_ARGS)
 
 demo: $(STAMP)  ## train no-aug vs ScoreAug on the 8-mode mixture, 3 seeds each; table + figure in runs/demo
 	$(VENV)/bin/scoreaug-lab demo --out runs/demo
@@ -37,7 +40,11 @@ reproduce: $(STAMP)  ## the paper's claims at small scale (cpu budget, 33 min me
 	$(VENV)/bin/scoreaug-lab reproduce --budget cpu --out runs/reproduce-cpu
 
 assignments: $(STAMP)  ## the student versions of the nbgrader course (notebooks/assignments/release/)
-	$(PY) -m scoreaug_lab.assignments generate
+	$(VENV)/bin/scoreaug-lab course generate --course $(COURSE)
+
+grade: $(STAMP)  ## autograde ASSIGNMENT=<name>: every submission in $(COURSE)/submitted/, each in a bubblewrap sandbox
+	@test -n "$(ASSIGNMENT)" || { echo "make grade ASSIGNMENT=<name>, one of: $$(ls $(COURSE)/source | tr '\n' ' ')"; exit 2; }
+	$(VENV)/bin/scoreaug-lab course autograde $(ASSIGNMENT) --course $(COURSE)
 
 benchmarks: $(STAMP)  ## the quick ones; the "Benchmarks" section of README.md lists all of them
 	$(PY) benchmarks/overhead.py

@@ -1,14 +1,16 @@
-"""Grading the course: autograde time of one submission per assignment, and the kill rate of its tests.
+"""Grading the course: per assignment, the time to autograde one submission in the sandbox and without it, side by
+side, and how the graders do on their catalogues (right, wrong and cheating answers).
 
-    python benchmarks/assignments.py [--size teach] [--names a1_denoisers_and_scores ...] [--keep DIR] [--no-kill]
+    python benchmarks/assignments.py [--size teach] [--names a1_denoisers_and_scores ...] [--no-catalogues]
+                                     [--no-cheats] [--keep DIR]
 
-In a temporary copy of notebooks/assignments/ it generates the student versions, then per assignment times
-`nbgrader autograde NAME --student S` for two submissions, the solution ("key") and the untouched student version
-("blank"), at the notebooks' teaching size (what an instructor runs; --size test is the test suite's size), and
-prints their autograded points. Then it runs the kill matrix (scoreaug_lab.assignments.kill_matrix, at test size:
-only the test cells matter there): how many catalogued wrong answers lose points on their own question alone.
-The times include nbgrader's start (about 3 s) and a fresh kernel per submission; besides the wall time it prints
-the CPU time (user + system) of nbgrader and its kernel, which does not grow when other work shares the machine.
+In a temporary copy of notebooks/assignments/ it generates the student versions, then per assignment autogrades the
+key twice with nbgrader and the course's configuration, once sandboxed and once with --unsandboxed (the same
+notebook, one after the other), at the notebooks' teaching size (what an instructor runs; --size test is the test
+suite's size). Times include nbgrader's start and a fresh kernel; the CPU time (user + system of nbgrader, the
+sandbox and the kernel) does not grow when other work shares the machine. Then, at test size (only the test cells
+matter there): the right, wrong and twin catalogues of every assignment (one sandboxed kernel each), and the
+cheating submissions of the cheats catalogue with two honest students, in one sandboxed autograde.
 """
 from __future__ import annotations
 
@@ -19,68 +21,93 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
+from scoreaug_lab.course import cells as C
+from scoreaug_lab.course import commands as K
+from scoreaug_lab.course.catalogues import grade_catalogue
+from scoreaug_lab.course.cheats import load_cheats, submission
+from scoreaug_lab.course.layout import assignment_names, copy_course, source_notebook
 
-from scoreaug_lab import assignments as A
+COURSE = Path(__file__).resolve().parents[1] / "notebooks" / "assignments"
 
 
 def children_cpu() -> float:
-    """CPU seconds (user + system) of the finished child processes so far: nbgrader and the kernels it ran."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def autograde_one(root, name: str, student: str, size: str) -> tuple[float, float, float, float]:
+def autograde_one(root, name: str, student: str, size: str, unsandboxed: bool) -> tuple[float, float, float, float]:
     """(wall seconds, CPU seconds, autograded points, autograded maximum) of one submission."""
     start, cpu = time.perf_counter(), children_cpu()
-    A.nbgrader(["autograde", name, "--student", student, "--force"], root,
-               env={"SCOREAUG_SIZE": size, "MPLBACKEND": "Agg"})
+    K.autograde(root, name, student=student, unsandboxed=unsandboxed, env={"SCOREAUG_SIZE": size, "MPLBACKEND": "Agg"})
     seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
-    auto = [g for gid, g in A.grades(root, name, student).items() if gid.endswith(A.TESTS_SUFFIX)]   # test cells
+    auto = [g for gid, g in K.grades(root, name, student).items() if gid.endswith(C.TESTS_SUFFIX)]
     return seconds, cpu, sum(g["score"] for g in auto), sum(g["max_score"] for g in auto)
+
+
+def cheats_of(root, name: str) -> tuple[int, float, str]:
+    """(cheats, points they earned on the questions they cheat on, honest students' scores) of one autograde."""
+    cheats = load_cheats(root, name)
+    if not cheats:
+        return 0, 0.0, "-"
+    honest = ("aa-honest", "zz-honest")
+    for student in honest:
+        K.submit(root, name, student, source_notebook(root, name))
+    for cheat in cheats:
+        K.submit(root, name, cheat.student, submission(root, name, cheat, victim=honest[1]))
+    K.autograde(root, name, env={"SCOREAUG_SIZE": "test", "MPLBACKEND": "Agg"})
+    earned = sum(K.grades(root, name, c.student)[q + C.TESTS_SUFFIX]["score"] for c in cheats for q in c.questions)
+    kept = [sum(g["score"] for gid, g in K.grades(root, name, s).items() if gid.endswith(C.TESTS_SUFFIX))
+            for s in honest]
+    return len(cheats), earned, "/".join(f"{k:g}" for k in kept)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=("teach", "test"), default="teach",
-                        help="notebook size for autograding (default teach)")
+    parser.add_argument("--size", choices=("teach", "test"), default="teach", help="notebook size (default teach)")
     parser.add_argument("--names", nargs="*", default=None, help="assignments (default: all)")
-    parser.add_argument("--no-kill", action="store_true", help="skip the kill matrix")
+    parser.add_argument("--no-catalogues", action="store_true", help="skip the right/wrong/twin catalogues")
+    parser.add_argument("--no-cheats", action="store_true", help="skip the cheating submissions")
     parser.add_argument("--keep", default=None, help="grade in this folder and keep it (default: a temporary one)")
     args = parser.parse_args(argv)
-    names = args.names or A.assignment_names()
-    print(f"autograde at SCOREAUG_SIZE={args.size}; kill matrix at SCOREAUG_SIZE=test; assignments: {', '.join(names)}")
-    rows, reports = [], {}
+    names = args.names or assignment_names(COURSE)
+    print(f"autograde at SCOREAUG_SIZE={args.size}; catalogues and cheats at SCOREAUG_SIZE=test; {os.cpu_count()} "
+          f"cores", flush=True)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        root = A.copy_course(Path(args.keep) if args.keep else tmp)
-        A.generate(root, names)
+        root = copy_course(COURSE, Path(args.keep) if args.keep else Path(tmp) / "course")
+        K.generate(root, names)
         for name in names:
-            notebook = A.source_notebook(name, root)
-            A.submit(root, name, "key", notebook)
-            A.submit(root, name, "blank", root / "release" / name / notebook.name)
-            key = autograde_one(root, name, "key", args.size)
-            blank = autograde_one(root, name, "blank", args.size)
-            rows.append((name, key, blank))
-            print(f"  {name}: key {key[0]:.1f} s wall, {key[1]:.1f} s CPU ({key[2]:g}/{key[3]:g} autograded points); "
-                  f"blank {blank[0]:.1f} s wall, {blank[1]:.1f} s CPU ({blank[2]:g}/{blank[3]:g})", flush=True)
-    if not args.no_kill:
-        for name in names:
-            reports[name] = A.kill_matrix(name, env={"SCOREAUG_SIZE": "test", "MPLBACKEND": "Agg"})
-            print("\n".join(reports[name].lines()), flush=True)
+            for student in ("key-sandboxed", "key-plain"):
+                K.submit(root, name, student, source_notebook(root, name))
+            sandboxed = autograde_one(root, name, "key-sandboxed", args.size, unsandboxed=False)
+            plain = autograde_one(root, name, "key-plain", args.size, unsandboxed=True)
+            row = {"name": name, "sandboxed": sandboxed, "plain": plain}
+            print(f"  {name}: sandboxed {sandboxed[0]:.1f} s wall ({sandboxed[1]:.1f} s CPU), {sandboxed[2]:g}/"
+                  f"{sandboxed[3]:g} points; unsandboxed {plain[0]:.1f} s ({plain[1]:.1f} s CPU), {plain[2]:g}/"
+                  f"{plain[3]:g}", flush=True)
+            os.environ["SCOREAUG_SIZE"] = "test"
+            if not args.no_catalogues:
+                for kind in ("right", "wrong", "twin"):
+                    report = grade_catalogue(root, name, kind)
+                    row[kind] = f"{report.passed}/{len(report.results)}"
+                    print("    " + report.lines()[0], flush=True)
+            if not args.no_cheats:
+                row["cheats"] = cheats_of(root, name)
+                print(f"    cheats: {row['cheats'][0]} submissions earned {row['cheats'][1]:g} points on the questions "
+                      f"they cheat on; honest students kept {row['cheats'][2]}", flush=True)
+            os.environ.pop("SCOREAUG_SIZE", None)
+            rows.append(row)
 
-    print(f"\n(load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; wall time grows with load, "
-          "CPU time does not)")
-    print("| assignment | points (autograded + by hand) | autograde key: wall, CPU | autograde student version: wall, CPU | "
-          "wrong answers caught |")
-    print("|---|---|---|---|---|")
-    for name, key, blank in rows:
-        nb = nbformat.read(str(A.source_notebook(name)), as_version=4)
-        total = sum(c.metadata["nbgrader"]["points"] for c in nb.cells
-                    if c.metadata.get("nbgrader", {}).get("grade"))
-        report = reports.get(name)
-        kill = f"{report.caught}/{len(report.results)} ({100 * report.kill_rate:.0f} %)" if report else "-"
-        print(f"| {name} | {total:g} ({key[3]:g} + {total - key[3]:g}) | {key[0]:.0f} s, {key[1]:.0f} s "
-              f"({key[2]:g}/{key[3]:g}) | {blank[0]:.0f} s, {blank[1]:.0f} s ({blank[2]:g}/{blank[3]:g}) | {kill} |")
+    print(f"\n(load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print("| assignment | grading one submission, sandboxed: wall (CPU) | unsandboxed: wall (CPU) | right answers with "
+          "full marks | wrong answers caught | twin calls caught | cheating submissions: points earned |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        cheats = r.get("cheats")
+        cheat_text = f"{cheats[0]}: {cheats[1]:g}" if cheats and cheats[0] else "-"
+        print(f"| {r['name']} | {r['sandboxed'][0]:.0f} s ({r['sandboxed'][1]:.0f} s) | {r['plain'][0]:.0f} s "
+              f"({r['plain'][1]:.0f} s) | {r.get('right', '-')} | {r.get('wrong', '-')} | {r.get('twin', '-')} | "
+              f"{cheat_text} |")
 
 
 if __name__ == "__main__":

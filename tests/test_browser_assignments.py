@@ -1,7 +1,7 @@
 """A student in a real browser: JupyterLab (with nbgrader's extension) serves the student version of assignment 1,
-Chromium (driven by playwright) types an answer to question 1 into its solution cell and presses the toolbar's
-Validate button; nbgrader's dialog must list the test cells of the unanswered questions 2-4 as failed and not the
-answered question 1. A screenshot goes to artifacts/ (git-ignored).
+Chromium (driven by playwright) types an answer to question 1 into its solution cell (one that raises a
+FutureWarning, as torch.func does) and presses the toolbar's Validate button; nbgrader's dialog must list the test
+cells of the unanswered questions 2-4 as failed and not the answered question 1: a warning costs nothing. A screenshot goes to artifacts/ (git-ignored).
 
 Like tests/test_browser.py (whose server and browser helpers it reuses): skipped, with the reason, without Chromium
 or playwright, failing instead under SCOREAUG_REQUIRE_BROWSER=1; the server runs on 127.0.0.1 from a temporary
@@ -12,16 +12,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from scoreaug_lab import assignments as A
+from scoreaug_lab.course.commands import generate, tool_env
+from scoreaug_lab.course.layout import assignment_names, copy_course, source_notebook
 from test_browser import (ARTIFACTS, CHROMIUM_ARGS, SECOND, LabServer, _unavailable, accept_kernel_dialog,  # noqa: F401
                           chromium, free_port, stop_server, wait_until_answering, write_lab_settings)
 
-NAME = A.assignment_names()[0]                 # a1_denoisers_and_scores
-ANSWER = '''def edm_preconditioning(sigma, sigma_data):
+COURSE = Path(__file__).resolve().parents[1] / "notebooks" / "assignments"
+NAME = assignment_names(COURSE)[0]             # a1_denoisers_and_scores
+ANSWER = '''import warnings
+
+def edm_preconditioning(sigma, sigma_data):
+    warnings.warn("torch and sympy warn about things a student cannot change", FutureWarning)
     total = sigma**2 + sigma_data**2
     return {"c_skip": sigma_data**2 / total, "c_out": sigma * sigma_data / sp.sqrt(total),
             "c_in": 1 / sp.sqrt(total), "c_noise": sp.log(sigma) / 4, "lambda": total / (sigma * sigma_data) ** 2}
@@ -38,11 +44,11 @@ def course_lab(chromium, tmp_path_factory):  # noqa: F811  (the fixture of test_
     except ImportError:
         _unavailable("nbgrader (the instructor extra) is not installed: pip install -e '.[instructor]'")
     home = tmp_path_factory.mktemp("lab")
-    root = A.copy_course(home / "course")
-    A.generate(root, [NAME])
+    root = copy_course(COURSE, home / "course")
+    generate(root, [NAME])
     write_lab_settings(home / "settings")
     port = free_port()
-    env = {**A.tool_env(), "SCOREAUG_SIZE": "test", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1",
+    env = {**tool_env(), "SCOREAUG_SIZE": "test", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1",
            "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--IdentityProvider.token=",
@@ -65,7 +71,7 @@ def test_validate_reports_passing_and_failing_questions(course_lab, chromium):  
     from playwright.sync_api import expect, sync_playwright
 
     lab, root = course_lab
-    notebook = A.source_notebook(NAME, root).name
+    notebook = source_notebook(root, NAME).name
     relative = f"release/{NAME}/{notebook}"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:

@@ -1,5 +1,6 @@
 """pyproject.toml and environment.yml name the same dependencies; the Makefile and CI are wired."""
 import re
+import sys
 import subprocess
 import tomllib
 from pathlib import Path
@@ -41,10 +42,27 @@ def test_console_script_and_ci():
 @pytest.mark.parametrize("target,expected", [("lab", "jupyter lab notebooks/"), ("test", "-m pytest"),
                                              ("demo", "scoreaug-lab demo"), ("class", "scoreaug-lab prepare"),
                                              ("reproduce", "scoreaug-lab reproduce --budget cpu"),
-                                             ("assignments", "scoreaug_lab.assignments generate")])
+                                             ("assignments", "scoreaug-lab course generate --course notebooks/assignments")])
 def test_make_targets_run_what_readme_says(target, expected):
     """`make -n` (a dry run: make resolves the target and prints its commands without running them)."""
     out = subprocess.run(["make", "-n", "-C", str(ROOT), target], capture_output=True, text=True, check=True).stdout
     assert expected in out
     # README names the same two commands for a fresh machine
     assert f"make {target}" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_wheel_students_install_carries_no_course(tmp_path):
+    """`pip install .` (what a hub's student image runs) installs the package alone: no notebook, no solution,
+    no hidden check, no catalogue of answers, and no path to the checkout's course."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("scoreaug_lab-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert all(n.startswith(("scoreaug_lab/", "scoreaug_lab-")) for n in names), [n for n in names if "/" not in n][:5]
+    assert not [n for n in names if n.endswith(".ipynb") or "assignments" in n or "right_answers" in n
+                or "wrong_answers" in n or "/grading/" in n]
+    text = b"".join(zipfile.ZipFile(wheel).read(n) for n in names if n.endswith(".py"))
+    assert b"notebooks/assignments" not in text and b"BEGIN SOLUTION" not in text

@@ -103,7 +103,9 @@ def test_sample_streams_chunks_that_equal_one_batch(run, tmp_path, capsys):
     streamed = np.load(tmp_path / "s.npz")["samples"]
     model = load_run(run, "cpu").model
     assert streamed.shape == (2500, 2)
-    assert np.array_equal(streamed[1024:1100], sample(model, (2,), range(1024, 1100), num_steps=4).numpy())
+    # the network sees batches of another size (1,024 against 76): equal to rounding, not bit for bit on every CPU
+    direct = sample(model, (2,), range(1024, 1100), num_steps=4).numpy()
+    assert np.allclose(streamed[1024:1100], direct, rtol=0, atol=1e-5)
     assert [len(seeds) for seeds, _ in iter_samples(model, (2,), range(2500), num_steps=2)] == [1024, 1024, 452]
 
 

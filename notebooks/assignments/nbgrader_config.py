@@ -1,22 +1,47 @@
-"""nbgrader configuration of the scoreaug_lab course: run nbgrader's commands from this folder.
+"""nbgrader configuration of the scoreaug_lab course: run nbgrader's commands from this folder (or with
+--CourseDirectory.root), or `scoreaug-lab course ...` with --course pointing here.
 
     nbgrader generate_assignment a1_denoisers_and_scores --force     # source/ -> release/ (the student version)
-    nbgrader autograde a1_denoisers_and_scores --force               # submitted/<student>/ -> autograded/
-    nbgrader generate_feedback a1_denoisers_and_scores --force       # -> feedback/<student>/ (HTML)
+    nbgrader autograde a1_denoisers_and_scores --force               # submitted/<student>/ -> autograded/ (sandboxed)
+    nbgrader generate_feedback a1_denoisers_and_scores --force       # -> feedback/<student>/ (HTML, no hidden tests)
     nbgrader export                                                  # -> grades.csv
 
-See README.md in this folder for the whole cycle (and JupyterHub's exchange).
+See README.md in this folder for the whole cycle, the sandbox and JupyterHub's exchange.
 """
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "scoreaug_lab"
 
-# Every cell gets at most 2 minutes when nbgrader runs a notebook (autograde, validate): a cell that hangs fails
-# on its own instead of stopping the grader. The longest cell, assignment 4's training experiment, needs about
-# 30 s on a 2-core laptop CPU.
-c.ExecutePreprocessor.timeout = 120
+# Autograding: each submission runs in a bubblewrap sandbox (scoreaug_lab/course/sandbox.py) instead of nbgrader's
+# own kernel in this folder; the hidden checks run here, in the grader, on the data the sandbox sends back; a
+# question whose code the static screen flags waits for a person. Where bwrap is missing, autograding stops with
+# one line unless the instructor asks for `scoreaug-lab course autograde --unsandboxed` (SandboxedExecute.sandbox).
+c.Autograde.autograde_preprocessors = [
+    "scoreaug_lab.course.preprocessors.SandboxedExecute",
+    "nbgrader.preprocessors.LimitOutput",
+    "scoreaug_lab.course.preprocessors.HiddenChecks",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "scoreaug_lab.course.preprocessors.HoldForReview",
+]
+# A test cell deleted from a submission comes back (and fails): it cannot take its points away with it.
+c.OverwriteCells.add_missing_cells = True
+
+# Every cell gets at most 2 minutes (the longest, assignment 4's training experiment, needs about 30 s on a 2-core
+# laptop CPU); a submission at most 20 minutes, 6 GB of address space per process, 900 CPU seconds, 512 processes.
+c.SandboxedExecute.cell_timeout = 120
+c.SandboxedExecute.wall_seconds = 1200
+c.ExecutePreprocessor.timeout = 120          # nbgrader validate (the students' Validate button)
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Feedback for students: their notebook with scores and the hidden checks' messages, without the hidden parts.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 
 # What a student sees in place of a solution (nbgrader's defaults, stated here).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,9 +1,10 @@
-"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo | data | prepare | reproduce.
+"""Command line: scoreaug-lab train | sample | evaluate | classifier | demo | data | prepare | reproduce | course.
 
 Bad options, a missing run or a hostile file print one line `scoreaug-lab: error: ...` and exit with code 2; a
 failure of the machine (a full disk) prints one line and exits with 1 (set SCOREAUG_DEBUG=1 to see the traceback). One module per group of commands:
 train.py (train), samples.py (sample, evaluate), tools.py (classifier, demo), data.py (data), prepare.py (prepare:
-the runs of a class), reproduce.py (reproduce: the paper's claims).
+the runs of a class), reproduce.py (reproduce: the paper's claims), course.py (course: the nbgrader course,
+sandboxed autograding).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import sys
 
 from .common import PROG, Parser, UsageError, _key_values  # noqa: F401 (_key_values re-exported)
+from .course import add_course_parser, cmd_course
 from .data import add_data_parser, cmd_data
 from .prepare import add_prepare_parser, cmd_prepare
 from .reproduce import add_reproduce_parser, cmd_reproduce
@@ -19,7 +21,8 @@ from .tools import add_classifier_parser, add_demo_parser, cmd_classifier, cmd_d
 from .train import add_train_parser, cmd_train, train_config_from_args  # noqa: F401 (re-exported)
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "classifier": cmd_classifier,
-            "demo": cmd_demo, "data": cmd_data, "prepare": cmd_prepare, "reproduce": cmd_reproduce}
+            "demo": cmd_demo, "data": cmd_data, "prepare": cmd_prepare, "reproduce": cmd_reproduce,
+            "course": cmd_course}
 
 
 def build_parser() -> Parser:
@@ -27,7 +30,7 @@ def build_parser() -> Parser:
                     "denoisers with augmentation in clean or noisy space.")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", parser_class=Parser)
     for add in (add_train_parser, add_sample_parser, add_evaluate_parser, add_classifier_parser, add_demo_parser,
-                add_data_parser, add_prepare_parser, add_reproduce_parser):
+                add_data_parser, add_prepare_parser, add_reproduce_parser, add_course_parser):
         add(sub)
     return parser
 

@@ -1,8 +1,8 @@
 """Plausible wrong answers to assignment 1 (denoisers and scores): the graders' own tests.
 
 Each entry names the question (the grade_id of its solution cell) and edits that cell's source: every
-(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.assignments.kill_matrix` swaps each
-one in, re-runs every autograded test cell, and expects its own question's tests to fail and all others to pass.
+(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.course.catalogues.grade_catalogue` swaps
+each one in, re-runs every autograded test cell, and expects its own question's points lost and no other's.
 Kept outside source/, so `nbgrader generate_assignment` never releases it.
 """
 
@@ -43,6 +43,9 @@ WRONG_ANSWERS = [
          replace=[("variance_of_y = sigma_data**2 + sigma**2", "variance_of_y = (sigma_data + sigma) ** 2")]),
     dict(question="q2_identities", name="the difference without the - 1",
          replace=[('sp.simplify(c["lambda"] * c["c_out"] ** 2 - 1)', 'sp.simplify(c["lambda"] * c["c_out"] ** 2)')]),
+    dict(question="q2_identities", name="the differences returned without simplifying them",
+         replace=[('sp.simplify(c["lambda"] * c["c_out"] ** 2 - 1)', 'c["lambda"] * c["c_out"] ** 2 - 1'),
+                  ('sp.simplify(c["c_in"] ** 2 * variance_of_y - 1)', 'c["c_in"] ** 2 * variance_of_y - 1')]),
     # question 3: the ideal denoiser
     dict(question="q3_ideal_denoiser", name="softmax over distances instead of squared distances",
          replace=[("squared = torch.cdist(y, train) ** 2", "squared = torch.cdist(y, train)")]),
@@ -57,6 +60,13 @@ WRONG_ANSWERS = [
     dict(question="q3_ideal_denoiser", name="one noise level per sample not broadcast over the training points",
          replace=[("sigma = torch.as_tensor(sigma, dtype=torch.float64).reshape(-1, 1)",
                    "sigma = torch.as_tensor(sigma, dtype=torch.float64)")]),
+    dict(question="q3_ideal_denoiser", name="exp and normalise without the softmax's shift (underflows far from "
+                                             "the data at small sigma)",
+         replace=[("weights = torch.softmax(-squared / (2 * sigma**2), dim=1)",
+                   "weights = torch.exp(-squared / (2 * sigma**2))\n"
+                   "    weights = weights / weights.sum(1, keepdim=True)")]),
+    dict(question="q3_ideal_denoiser", name="the result cast back to float32",
+         replace=[("return weights @ train", "return (weights @ train).float()")]),
     # question 4: Tweedie
     dict(question="q4_tweedie", name="sign flipped: (y - D) / sigma^2",
          replace=[("return (denoiser(y, sigma) - y) / sigma_col**2",

@@ -1,8 +1,8 @@
 """Plausible wrong answers to assignment 2 (score augmentation): the graders' own tests.
 
 Each entry names the question (the grade_id of its solution cell) and edits that cell's source: every
-(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.assignments.kill_matrix` swaps each
-one in, re-runs every autograded test cell, and expects its own question's tests to fail and all others to pass.
+(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.course.catalogues.grade_catalogue` swaps
+each one in, re-runs every autograded test cell, and expects its own question's points lost and no other's.
 Kept outside source/, so `nbgrader generate_assignment` never releases it.
 """
 
@@ -42,6 +42,13 @@ WRONG_ANSWERS = [
          replace=[("return bool(torch.allclose(cov, sigma**2 * torch.eye(cov.shape[0], dtype=cov.dtype), atol=atol))",
                    "A = transform_matrix(transform, params, event_shape)\n"
                    "    return bool(abs(abs(torch.linalg.det(A)) - 1) < atol)")]),
+    dict(question="q2_noise_covariance", name="coincide when every pixel keeps its variance (the diagonal only)",
+         replace=[("return bool(torch.allclose(cov, sigma**2 * torch.eye(cov.shape[0], dtype=cov.dtype), atol=atol))",
+                   "return bool(torch.allclose(torch.diagonal(cov), torch.full((cov.shape[0],), sigma**2, "
+                   "dtype=cov.dtype), atol=atol))")]),
+    dict(question="q2_noise_covariance", name="coincide read off the transform's orthogonal flag",
+         replace=[("return bool(torch.allclose(cov, sigma**2 * torch.eye(cov.shape[0], dtype=cov.dtype), atol=atol))",
+                   "return bool(transform.orthogonal)")]),
     dict(question="q2_noise_covariance", name="coincide only for the identity (A = I)",
          replace=[("return bool(torch.allclose(cov, sigma**2 * torch.eye(cov.shape[0], dtype=cov.dtype), atol=atol))",
                    "A = transform_matrix(transform, params, event_shape)\n"

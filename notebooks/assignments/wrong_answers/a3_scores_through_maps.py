@@ -1,8 +1,8 @@
 """Plausible wrong answers to assignment 3 (scores through maps): the graders' own tests.
 
 Each entry names the question (the grade_id of its solution cell) and edits that cell's source: every
-(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.assignments.kill_matrix` swaps each
-one in, re-runs every autograded test cell, and expects its own question's tests to fail and all others to pass.
+(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.course.catalogues.grade_catalogue` swaps
+each one in, re-runs every autograded test cell, and expects its own question's points lost and no other's.
 Kept outside source/, so `nbgrader generate_assignment` never releases it.
 """
 

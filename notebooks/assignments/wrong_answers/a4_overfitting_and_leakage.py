@@ -1,8 +1,8 @@
 """Plausible wrong answers to assignment 4 (overfitting and leakage): the graders' own tests.
 
 Each entry names the question (the grade_id of its solution cell) and edits that cell's source: every
-(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.assignments.kill_matrix` swaps each
-one in, re-runs every autograded test cell, and expects its own question's tests to fail and all others to pass.
+(old, new) pair replaces a text that must occur exactly once. `scoreaug_lab.course.catalogues.grade_catalogue` swaps
+each one in, re-runs every autograded test cell, and expects its own question's points lost and no other's.
 Question 4 is graded by hand (its rubric is in the source notebook). Kept outside source/, so
 `nbgrader generate_assignment` never releases it.
 """
@@ -51,6 +51,15 @@ WRONG_ANSWERS = [
     dict(question="q2_summarise", name="half the range instead of the std",
          replace=[(SUMMARISE, COLUMN + "return {key: (statistics.mean(column(key)), (max(column(key)) - min(column(key))) / 2)\n"
                                        "            for key in per_seed[0]}")]),
+    dict(question="q2_summarise", name="variance as E[x^2] - E[x]^2 (cancels for large values)",
+         replace=[("return {key: summary.mean_std([row[key] for row in per_seed]) for key in per_seed[0]}",
+                   "out = {}\n"
+                   "    for key in per_seed[0]:\n"
+                   "        v = [row[key] for row in per_seed]\n"
+                   "        n, m = len(v), sum(v) / len(v)\n"
+                   "        var = (sum(x * x for x in v) / n - m * m) * n / (n - 1)\n"
+                   "        out[key] = (m, max(var, 0.0) ** 0.5)\n"
+                   "    return out")]),
     # question 3: the leak
     dict(question="q3_leak", name="the sign reversed",
          replace=[("return (metrics.sliced_wasserstein(without, data.heldout)\n"

@@ -1,0 +1,103 @@
+"""scoreaug-lab course generate | autograde | check: the nbgrader course, as an instructor runs it.
+
+    scoreaug-lab course generate [NAME ...] --course DIR      # nbgrader generate_assignment: release/
+    scoreaug-lab course autograde NAME [--student S] --course DIR [--unsandboxed]
+    scoreaug-lab course check [NAME ...] --course DIR         # right, wrong and twin catalogues, in the sandbox
+"""
+from __future__ import annotations
+
+import os
+
+from .common import UsageError
+
+KIND_NAMES = ("right", "wrong", "twin")
+
+
+def add_course_parser(sub) -> None:
+    course = sub.add_parser("course", help="the nbgrader course: student versions, sandboxed autograding, the "
+                                           "graders' own tests")
+    commands = course.add_subparsers(dest="course_command", metavar="{generate,autograde,check}")
+    where = dict(default=None, help="the course folder (holds nbgrader_config.py and source/; default "
+                                    "$SCOREAUG_COURSE, else the current folder)")
+    generate = commands.add_parser("generate", help="the student versions of the assignments (release/)")
+    generate.add_argument("names", nargs="*", help="assignments (default: all)")
+    generate.add_argument("--course", **where)
+    autograde = commands.add_parser("autograde", help="nbgrader autograde, each submission in a bubblewrap "
+                                                      "sandbox and judged outside it")
+    autograde.add_argument("name", help="the assignment")
+    autograde.add_argument("--student", default=None, help="one student (default: every submission)")
+    autograde.add_argument("--course", **where)
+    autograde.add_argument("--unsandboxed", action="store_true",
+                           help="grade without the sandbox where bwrap is missing: the students' code then runs "
+                                "with your rights and can read and change the course")
+    check = commands.add_parser("check", help="grade the catalogues of right, wrong and cheating answers: "
+                                              "every right answer full marks, every other its question's 0")
+    check.add_argument("names", nargs="*", help="assignments (default: all)")
+    check.add_argument("--course", **where)
+    check.add_argument("--kinds", default=",".join(KIND_NAMES), help="right,wrong,twin (default: all three)")
+    check.add_argument("--unsandboxed", action="store_true", help="run the catalogues without the sandbox")
+
+
+def _names(root, names) -> list[str]:
+    from ..course.layout import assignment_names, check_assignment
+
+    return [check_assignment(root, n) for n in names] if names else assignment_names(root)
+
+
+def cmd_course(args) -> int:
+    from ..course.layout import course_root
+
+    if args.course_command is None:
+        raise UsageError("course needs a command: generate, autograde or check")
+    root = course_root(args.course)
+    return {"generate": _generate, "autograde": _autograde, "check": _check}[args.course_command](root, args)
+
+
+def _generate(root, args) -> int:
+    from ..course.commands import generate
+
+    for path in generate(root, _names(root, args.names)):
+        print(f"student version: {path}")
+    return 0
+
+
+def _require_sandbox(unsandboxed: bool) -> None:
+    from ..course.sandbox import unavailable_reason
+
+    if not unsandboxed and (reason := unavailable_reason()):
+        raise UsageError(f"cannot grade in a sandbox: {reason}; pass --unsandboxed to grade without one (the "
+                         "students' code then runs with your rights)")
+
+
+def _autograde(root, args) -> int:
+    from ..course.commands import autograde
+
+    _require_sandbox(args.unsandboxed)
+    name = _names(root, [args.name])[0]
+    output = autograde(root, name, student=args.student, unsandboxed=args.unsandboxed)
+    held = [line for line in output.splitlines() if "held for review" in line or "HiddenTestFailed" in line]
+    print(f"autograded {name} in {root} ({'unsandboxed' if args.unsandboxed else 'sandboxed'}); grades in "
+          f"{root / 'gradebook.db'}; `nbgrader export` writes grades.csv")
+    for line in held:
+        print(line)
+    return 0
+
+
+def _check(root, args) -> int:
+    from ..course.catalogues import grade_catalogue
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if not kinds or set(kinds) - set(KIND_NAMES):
+        raise UsageError(f"--kinds takes some of {', '.join(KIND_NAMES)}, got {args.kinds!r}")
+    _require_sandbox(args.unsandboxed)
+    os.environ.setdefault("SCOREAUG_SIZE", "test")          # only the test cells matter here
+    failed = 0
+    for name in _names(root, args.names):
+        for kind in kinds:
+            report = grade_catalogue(root, name, kind, sandboxed=not args.unsandboxed)
+            print("\n".join(report.lines()), flush=True)
+            failed += len(report.results) - report.passed + bool(report.key.lost())
+    return 1 if failed else 0
+
+
+__all__ = ["add_course_parser", "cmd_course"]
