@@ -18,3 +18,16 @@ def cifar_npz():
         where = os.environ.get("SCOREAUG_CIFAR_NPZ") or SHARED_CIFAR_NPZ
         pytest.skip(f"local CIFAR-10 subset not found at {where} (set SCOREAUG_CIFAR_NPZ)")
     return path
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The grading sandbox: skipped with its reason where bwrap cannot run here, a failure instead under
+    SCOREAUG_REQUIRE_SANDBOX=1 (CI installs bubblewrap and must test with it)."""
+    from scoreaug_lab.course.sandbox import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason and os.environ.get("SCOREAUG_REQUIRE_SANDBOX"):
+        pytest.fail(f"the sandbox is required here (SCOREAUG_REQUIRE_SANDBOX=1): {reason}")
+    if reason:
+        pytest.skip(reason)

@@ -2,7 +2,6 @@
 nbgrader's own rule. Every right answer (other forms, other library calls, loops, float32, warnings, progress
 bars, stderr) gets full marks; every wrong answer and every call of the library's own answer loses all of its own
 question's points and no other's. At least 3 right and 5 wrong answers per autograded question."""
-import os
 from pathlib import Path
 
 import nbformat
@@ -11,7 +10,6 @@ import pytest
 from scoreaug_lab.course import cells as C
 from scoreaug_lab.course.catalogues import grade_catalogue, load_answers
 from scoreaug_lab.course.layout import assignment_names, source_notebook
-from scoreaug_lab.course.sandbox import unavailable_reason
 
 COURSE = Path(__file__).resolve().parents[1] / "notebooks" / "assignments"
 NAMES = assignment_names(COURSE)
@@ -37,10 +35,7 @@ def test_every_question_has_its_catalogues(name):
 @pytest.mark.sandbox
 @pytest.mark.parametrize("kind", ["right", "wrong", "twin"])
 @pytest.mark.parametrize("name", NAMES)
-def test_the_catalogue_is_graded_as_it_should(name, kind, monkeypatch):
-    reason = unavailable_reason()
-    if reason and not os.environ.get("SCOREAUG_REQUIRE_SANDBOX"):
-        pytest.skip(reason)
+def test_the_catalogue_is_graded_as_it_should(sandbox, name, kind, monkeypatch):
     monkeypatch.setenv("SCOREAUG_SIZE", "test")
     report = grade_catalogue(COURSE, name, kind)
     print("\n".join(report.lines()))

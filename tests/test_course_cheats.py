@@ -20,7 +20,7 @@ from scoreaug_lab.course import cells as C
 from scoreaug_lab.course import commands as K
 from scoreaug_lab.course.cheats import file_digests, load_cheats, submission
 from scoreaug_lab.course.layout import copy_course, source_notebook
-from scoreaug_lab.course.sandbox import NOBODY, unavailable_reason
+from scoreaug_lab.course.sandbox import NOBODY
 
 COURSE = Path(__file__).resolve().parents[1] / "notebooks" / "assignments"
 NAME = "a1_denoisers_and_scores"
@@ -31,10 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    reason = unavailable_reason()
-    if reason and not os.environ.get("SCOREAUG_REQUIRE_SANDBOX"):
-        pytest.skip(reason)
+def graded(sandbox, tmp_path_factory):
     root = copy_course(COURSE, tmp_path_factory.mktemp("cheats") / "course")
     with open(root / "nbgrader_config.py", "a") as f:
         f.write("\nc.SandboxedExecute.cell_timeout = 15     # the hang: 15 s, not 2 minutes\n")

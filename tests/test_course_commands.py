@@ -7,7 +7,6 @@ Validate (`nbgrader validate`) passes a right answer that warns and prints to st
 line where bwrap is missing unless --unsandboxed, which grades the same.
 """
 import csv
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from scoreaug_lab.course import cells as C
 from scoreaug_lab.course import commands as K
 from scoreaug_lab.course.catalogues import load_answers
 from scoreaug_lab.course.layout import assignment_names, copy_course, source_notebook
-from scoreaug_lab.course.sandbox import unavailable_reason
 
 COURSE = Path(__file__).resolve().parents[1] / "notebooks" / "assignments"
 NAMES = assignment_names(COURSE)
@@ -70,10 +68,7 @@ def with_first_wrong_answers(root, name: str):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    reason = unavailable_reason()
-    if reason and not os.environ.get("SCOREAUG_REQUIRE_SANDBOX"):
-        pytest.skip(reason)
+def course(sandbox, tmp_path_factory):
     root = copy_course(COURSE, tmp_path_factory.mktemp("course") / "course")
     K.generate(root)
     for name in NAMES:

@@ -28,8 +28,9 @@ c.Autograde.autograde_preprocessors = [
 # A test cell deleted from a submission comes back (and fails): it cannot take its points away with it.
 c.OverwriteCells.add_missing_cells = True
 
-# Every cell gets at most 2 minutes (the longest, assignment 4's training experiment, needs about 30 s on a 2-core
-# laptop CPU); a submission at most 20 minutes, 6 GB of address space per process, 900 CPU seconds, 512 processes.
+# Every cell gets at most 2 minutes (the longest, assignment 4's training experiment, needs about 10 s on a 2-core
+# laptop CPU); a submission at most 20 minutes; each of its processes 3 GB of private memory (assignment 4's kernel
+# peaks at 1.2 GB), 8 GB of address space, 900 CPU seconds; 512 processes and threads in all.
 c.SandboxedExecute.cell_timeout = 120
 c.SandboxedExecute.wall_seconds = 1200
 c.ExecutePreprocessor.timeout = 120          # nbgrader validate (the students' Validate button)

@@ -37,14 +37,15 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     sandbox = Bool(True, help="Run in the sandbox (False: unsandboxed, for a machine without bwrap)").tag(config=True)
     cell_timeout = Float(120.0, help="Seconds a cell may run before it is interrupted").tag(config=True)
-    memory_mb = Integer(Limits.memory_mb, help="Address space of each sandboxed process, MB").tag(config=True)
+    memory_mb = Integer(Limits.memory_mb, help="Private memory of each sandboxed process, MB").tag(config=True)
+    address_space_mb = Integer(Limits.address_space_mb, help="Address space of each process, MB").tag(config=True)
     cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds of each sandboxed process").tag(config=True)
     wall_seconds = Float(Limits.wall_seconds, help="Wall-clock seconds of one submission").tag(config=True)
     processes = Integer(Limits.processes, help="Processes and threads of the sandbox").tag(config=True)
 
     def limits(self) -> Limits:
-        return Limits(memory_mb=self.memory_mb, cpu_seconds=self.cpu_seconds, wall_seconds=self.wall_seconds,
-                      processes=self.processes)
+        return Limits(memory_mb=self.memory_mb, address_space_mb=self.address_space_mb, cpu_seconds=self.cpu_seconds,
+                      wall_seconds=self.wall_seconds, processes=self.processes)
 
     def preprocess(self, nb, resources):
         grading = _grading(self, resources)

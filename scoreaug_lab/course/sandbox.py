@@ -1,11 +1,12 @@
 """Run a command in a bubblewrap (`bwrap`) sandbox: where a student's notebook is executed for grading.
 
 What the sandboxed command sees: the system's /usr and the Python environment that runs the grader, read-only;
-an empty, size-limited /tmp as its only writable place; its own PID, network, IPC and UTS namespaces (no network,
+an empty, size-limited /tmp (and /dev/shm) as its only writable place; its own PID, network, IPC and UTS namespaces (no network,
 no other processes). Nothing else: not the course folder (solutions, hidden checks, the gradebook, other students'
 submissions), not the instructor's home. Run as root, it becomes an unprivileged uid (65534, or
 $SCOREAUG_SANDBOX_UID) with no capabilities; run as another user, it keeps that uid inside a user namespace.
-Limits (setrlimit): address space, CPU seconds, processes, file size; a wall-clock limit kills it. Every process
+Limits (setrlimit): private memory and address space, CPU seconds, processes, file size; a wall-clock limit kills
+it; /tmp and /dev/shm are size-limited. Every process
 it starts dies with it: the PID namespace ends when its first process ends. Input goes in on stdin and the result
 comes back on stdout, capped, so no file of the host is ever writable from inside.
 
@@ -35,7 +36,8 @@ NOBODY = 65534
 class Limits:
     """What one sandboxed run may use (defaults sized for one notebook of the course on a laptop)."""
 
-    memory_mb: int = 6144          # address space of each process (torch's libraries alone map about 3 GB)
+    memory_mb: int = 3072          # private memory (heap, tensors: RLIMIT_DATA) of each process
+    address_space_mb: int = 8192   # all its mappings (torch's libraries alone map about 3 GB): shared memory too
     cpu_seconds: int = 900         # CPU time of each process
     wall_seconds: float = 1200     # the whole run, then everything in it is killed
     processes: int = 512           # processes and threads of the sandbox's uid
@@ -126,11 +128,12 @@ def sandbox_command(argv, limits: Limits, env: dict, passwd_fd: int | None = Non
         command += ["--ro-bind", str(root), str(root)]
     command += _system_links()
     command += ["--perms", "0755", "--dir", "/etc", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind-try", "/etc/localtime", "/etc/localtime"]
+                "--ro-bind-try", "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/fonts", "/etc/fonts"]
     if passwd_fd is not None:
         command += ["--perms", "0644", "--ro-bind-data", str(passwd_fd), "/etc/passwd"]
     command += ["--proc", "/proc", "--dev", "/dev",
                 "--perms", "01777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp",
+                "--perms", "01777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/dev/shm",
                 "--clearenv", "--chdir", "/tmp"]
     for key, value in env.items():
         command += ["--setenv", key, str(value)]
@@ -144,7 +147,8 @@ def sandbox_command(argv, limits: Limits, env: dict, passwd_fd: int | None = Non
 def _limit(limits: Limits):
     """Applied in the child before it runs bwrap; inherited by everything inside."""
     def apply():
-        pairs = [(resource.RLIMIT_AS, limits.memory_mb * 2**20), (resource.RLIMIT_CPU, limits.cpu_seconds),
+        pairs = [(resource.RLIMIT_DATA, limits.memory_mb * 2**20), (resource.RLIMIT_AS, limits.address_space_mb * 2**20),
+                 (resource.RLIMIT_CPU, limits.cpu_seconds),
                  (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_FSIZE, limits.file_mb * 2**20),
                  (resource.RLIMIT_CORE, 0)]
         for kind, value in pairs:

@@ -183,9 +183,12 @@ subprocess.Popen([sys.executable, "-c", _code], start_new_session=True,
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)'''],
          answers={"q1_preconditioning": BLANK_Q1}),
     # --- the machine --------------------------------------------------------------------------------------------
-    dict(name="a memory hog (8 GB) in its answer", questions=["q2_identities"],
-         answers={"q2_identities": '''def preconditioning_identities(c, sigma, sigma_data):
-    hog = bytearray(8 * 2**30)
+    dict(name="a memory hog (2.7 GB, and 10 GB of shared memory) in its answer", questions=["q2_identities"],
+         answers={"q2_identities": '''import mmap
+
+def preconditioning_identities(c, sigma, sigma_data):
+    hog = bytearray(int(2.7 * 2**30))
+    shared = mmap.mmap(-1, 10 * 2**30)
     return {"loss_weight": sp.Integer(0), "unit_input": sp.Integer(0)}
 '''}),
     dict(name="ends the kernel with os._exit before the tests of questions 3 and 4",

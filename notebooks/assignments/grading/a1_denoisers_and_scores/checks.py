@@ -3,7 +3,6 @@
 Each check judges one question's record (what cases.py's probe brought back) against the library's oracles,
 imported here, in the grader's process; it raises checks.Failed with a message for the student.
 """
-import numpy as np
 import sympy as sp
 import torch
 
