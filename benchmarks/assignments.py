@@ -86,8 +86,9 @@ def main(argv=None) -> None:
                     print("    " + report.lines()[0], flush=True)
             if not args.no_cheats:
                 row["cheats"] = cheats_of(root, name)
-                print(f"    cheats: {row['cheats'][0]} submissions earned {row['cheats'][1]:g} points on the questions "
-                      f"they cheat on; honest students kept {row['cheats'][2]}", flush=True)
+                if row["cheats"][0]:
+                    print(f"    cheats: {row['cheats'][0]} submissions earned {row['cheats'][1]:g} points on the "
+                          f"questions they cheat on; honest students kept {row['cheats'][2]}", flush=True)
             os.environ.pop("SCOREAUG_SIZE", None)
             rows.append(row)
 

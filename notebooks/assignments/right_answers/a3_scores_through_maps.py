@@ -104,4 +104,11 @@ def max_abs_error(score_exprs, ys, log_prob_y, points):
         columns.append(torch.as_tensor(np.broadcast_to(np.asarray(value, dtype=float), (points.shape[0],)).copy()))
     return (torch.stack(columns, 1) - truth).abs().max().item()
 '''),
+    dict(question="q3_check", name="the autograd score from the library (question 2's twin, allowed here)",
+         source='''def max_abs_error(score_exprs, ys, log_prob_y, points):
+    truth = scores.autograd_score(log_prob_y)(points).numpy()
+    f = sp.lambdify(ys, list(score_exprs), "numpy")
+    values = np.stack([np.broadcast_to(np.asarray(v, dtype=float), (len(points),)) for v in f(*points.T.numpy())], 1)
+    return float(np.abs(values - truth).max())
+'''),
 ]
