@@ -55,10 +55,16 @@ def test_make_targets_run_what_readme_says(target, expected):
 def test_the_wheel_students_install_carries_no_course(tmp_path):
     """`pip install .` (what a hub's student image runs) installs the package alone: no notebook, no solution,
     no hidden check, no catalogue of answers, and no path to the checkout's course."""
+    import shutil
     import zipfile
 
+    project = tmp_path / "project"                      # a copy: building writes build/ beside the sources
+    project.mkdir()
+    for item in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / item, project / item)
+    shutil.copytree(ROOT / "scoreaug_lab", project / "scoreaug_lab", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+                    str(tmp_path), str(project)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("scoreaug_lab-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert all(n.startswith(("scoreaug_lab/", "scoreaug_lab-")) for n in names), [n for n in names if "/" not in n][:5]
