@@ -5,7 +5,7 @@ non-leaking scheme) vs ScoreAug, several training-set sizes and seeds, at a CPU-
     python benchmarks/overfitting_cifar.py --smoke               # a check that everything runs (6 tiny runs)
     python benchmarks/overfitting_cifar.py --sizes 500,2000 --seeds 0,1,2 --steps 400 --npz PATH
 
-Every run trains a small U-Net with `scoreaug_lab.training` into --out/<size>-<variant>-s<seed> (a run
+Every run trains a small U-Net with `scoreaug_lab.train.loop` into --out/<size>-<variant>-s<seed> (a run
 that is already there is resumed, or reused when finished), then measures with the EMA weights:
   - the denoising loss per sigma band on the training and the held-out images and their gap
     (held-out - training; the same probes, noises and evaluation seed for every run);
@@ -27,13 +27,13 @@ from pathlib import Path
 
 import torch
 
-from scoreaug_lab.checkpoint import atomic_write_text, save_json
 from scoreaug_lab.data.images import SHARED_CIFAR_NPZ, local_cifar_npz
-from scoreaug_lab.evaluation import draw_samples
-from scoreaug_lab.metrics import memorisation, overfitting_gap
+from scoreaug_lab.evaluate.evaluation import draw_samples
+from scoreaug_lab.evaluate.metrics import memorisation, overfitting_gap
 from scoreaug_lab.presets import PAPER_TRANSFORMS
-from scoreaug_lab.runs import load_run
-from scoreaug_lab.training import TrainConfig, train
+from scoreaug_lab.runs.checkpoint import atomic_write_text, save_json
+from scoreaug_lab.runs.folder import load_run
+from scoreaug_lab.train.loop import TrainConfig, train
 
 LABELS = {"noaug": "no aug", "clean-omega": "clean-space (omega)", "scoreaug": "ScoreAug"}
 SUMMARY_BANDS = ((0.05, 0.2), (0.2, 1.0), (1.0, 5.0))

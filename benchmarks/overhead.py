@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from scoreaug_lab.training import TrainConfig, train_iter
+from scoreaug_lab.train.loop import TrainConfig, train_iter
 
 
 def main(argv=None) -> None:

@@ -3,7 +3,7 @@
     pip install -e ".[bench]"          # the peers: smalldiffusion, k-diffusion (not in the default install)
     python benchmarks/peers.py [--part train|sample|both] [--steps 600] [--chunk 20] [--batch-size 128] ...
 
-Training: our loop (`scoreaug_lab.training.train_iter`, toy:gmm8, the walkthrough's toy MLP, variants noaug and
+Training: our loop (`scoreaug_lab.train.loop.train_iter`, toy:gmm8, the walkthrough's toy MLP, variants noaug and
 scoreaug, ScoreAug's transforms with probability 1) against smalldiffusion's `training_loop` on the same
 network, batch, data points, optimiser (torch's AdamW, same learning rate; smalldiffusion's loop keeps
 AdamW's default weight decay 0.01, ours has none) and one torch thread. smalldiffusion trains
@@ -128,7 +128,7 @@ def model_kwargs(args) -> dict:
 
 
 def our_loop(args, variant: str):
-    from scoreaug_lab.training import train_iter
+    from scoreaug_lab.train.loop import train_iter
 
     loop = train_iter(our_config(args, variant))
 
@@ -143,7 +143,7 @@ def peer_loop(args, smalldiffusion):
     from torch import nn
     from torch.utils.data import BatchSampler, DataLoader, Dataset
 
-    from scoreaug_lab.setup import build_setup
+    from scoreaug_lab.train.build import build_setup
 
     config = our_config(args, "noaug")
     setup = build_setup(config, torch.device("cpu"))   # the same data points and initial weights as our noaug run
@@ -234,8 +234,8 @@ def bench_training(args, smalldiffusion) -> None:
 
 # --- sampling ---------------------------------------------------------------------------------------------
 def trained_denoiser(args):
-    from scoreaug_lab.setup import build_setup
-    from scoreaug_lab.training import train
+    from scoreaug_lab.train.build import build_setup
+    from scoreaug_lab.train.loop import train
 
     config = toy_config("noaug", size="teach", evals=0, seed=0, steps=max(args.denoiser_steps, 1), progress=False,
                         model_kwargs=model_kwargs(args))

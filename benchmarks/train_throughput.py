@@ -27,7 +27,7 @@ import torch
 
 from scoreaug_lab.data.images import local_cifar_npz
 from scoreaug_lab.presets import PAPER_TRANSFORMS
-from scoreaug_lab.training import TrainConfig, train_iter
+from scoreaug_lab.train.loop import TrainConfig, train_iter
 
 
 def random_cifar_npz(folder: Path, n_train: int = 10_000, n_test: int = 100) -> Path:

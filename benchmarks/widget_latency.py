@@ -32,13 +32,13 @@ import numpy as np
 import torch
 
 from scoreaug_lab.data import ring_mixture
+from scoreaug_lab.data.images import local_cifar_npz
+from scoreaug_lab.presets import TOY_MODEL
+from scoreaug_lab.presets import mixture_config
+from scoreaug_lab.runs.store import get_store
 from scoreaug_lab.transforms import registry
 from scoreaug_lab.widgets import LeakageExplorer, OverfittingExplorer, SamplerExplorer, ScoreFieldExplorer
 from scoreaug_lab.widgets import TransformExplorer
-from scoreaug_lab.presets import TOY_MODEL
-from scoreaug_lab.presets import mixture_config
-from scoreaug_lab.run_store import get_store
-from scoreaug_lab.data.images import local_cifar_npz
 
 IMAGE_TARGET_MS = 50.0
 RESAMPLE_TARGET_MS = 300.0

@@ -63,7 +63,7 @@ def seed_strip(ax, groups, ylabel: str = "", reference=None, reference_label: st
     reference: one value (a dashed line across) or {label: value} (a dashed line per group)."""
     import numpy as np
 
-    from .summary import mean_std
+    from .evaluate.summary import mean_std
     for i, (label, values) in enumerate(groups.items()):
         values = [float(v) for v in values]
         xs = np.linspace(i - 0.15, i + 0.15, len(values)) if len(values) > 1 else [i]

@@ -9,9 +9,9 @@ any option given explicitly on the command line overrides the preset's value. A 
 """
 from __future__ import annotations
 
-from .config import TrainConfig
+from .course.notebook import notebook_size
 from .diffusion import get_variant
-from .notebook import notebook_size
+from .train.config import TrainConfig
 from .transforms import PAPER_TRANSFORMS
 
 # The paper's CIFAR-10 setting, re-derived from the EDM paper's description of its DDPM++ CIFAR-10 runs

@@ -3,6 +3,7 @@ NaN or a traceback later. Used by TrainConfig, the samplers, the transforms, the
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 
@@ -69,4 +70,15 @@ def batch(name: str, value: torch.Tensor, min_rows: int = 1) -> torch.Tensor:
     return finite_tensor(name, value)
 
 
-__all__ = ["SEED_MAX", "number", "integer", "seed", "finite_tensor", "noise_levels", "batch"]
+def folder_path(name: str, value) -> Path:
+    """A folder that can be created or used: not empty, not a file, not under a file."""
+    if value is None or str(value).strip() == "":
+        raise ValueError(f"{name} must be a non-empty path")
+    path = Path(value)
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"{name} {path} cannot be created: {parent} is a file")
+    return path
+
+
+__all__ = ["folder_path", "SEED_MAX", "number", "integer", "seed", "finite_tensor", "noise_levels", "batch"]

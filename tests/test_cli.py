@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from scoreaug_lab.cli import build_parser, main
-from scoreaug_lab.metrics import memorisation
-from scoreaug_lab.runs import load_run
+from scoreaug_lab.evaluate.metrics import memorisation
+from scoreaug_lab.runs.folder import load_run
 from scoreaug_lab.sampling import sample as sample_draw
 
 TINY = ["--n-train", "16", "--n-heldout", "100", "--batch-size", "16", "--no-progress",

@@ -4,9 +4,9 @@ import json
 import pytest
 import torch
 
+from scoreaug_lab.course.demo import run_demo
 from scoreaug_lab.data import load_data
-from scoreaug_lab.demo import run_demo
-from scoreaug_lab.metrics import memorisation, sliced_wasserstein
+from scoreaug_lab.evaluate.metrics import memorisation, sliced_wasserstein
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """Data-parallel training: torchrun with 2 CPU processes (gloo) takes the same steps as 1 process with the
-same global batch, each rank on its own disjoint shard; the helpers of scoreaug_lab.distributed."""
+same global batch, each rank on its own disjoint shard; the helpers of scoreaug_lab.train.distributed."""
 import json
 import os
 import subprocess
@@ -9,10 +9,11 @@ import textwrap
 import pytest
 import torch
 
-from scoreaug_lab.checkpoint import load_checkpoint
 from scoreaug_lab.cli import main
-from scoreaug_lab.distributed import DistInfo, detect, micro_batch_size, rank_device, rank_step_seed, shard_slice
-from scoreaug_lab.training import TrainConfig, train
+from scoreaug_lab.runs.checkpoint import load_checkpoint
+from scoreaug_lab.train.distributed import (
+    DistInfo, detect, micro_batch_size, rank_device, rank_step_seed, shard_slice)
+from scoreaug_lab.train.loop import TrainConfig, train
 
 # Every source of randomness at once: ScoreAug transforms, x-flips, class labels with dropout.
 TINY = dict(data="digits:8", n_train=64, n_heldout=20, model="unet-tiny", model_kwargs={"model_channels": 8},
@@ -23,7 +24,7 @@ WORKER = textwrap.dedent("""
     import json, sys
     import torch
     torch.set_num_threads(1)
-    from scoreaug_lab.training import TrainConfig, train_iter
+    from scoreaug_lab.train.loop import TrainConfig, train_iter
     config = TrainConfig(**json.loads(sys.argv[1]))
     shards = []
     for state in train_iter(config):

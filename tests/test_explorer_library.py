@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from scoreaug_lab.data import load_data, ring_mixture
-from scoreaug_lab.noise_report import noise_draws, noise_report, transform_for
+from scoreaug_lab.lab.noise_report import noise_draws, noise_report, transform_for
+from scoreaug_lab.lab.sampler_report import sampler_report
+from scoreaug_lab.lab.score_fields import inside_image, log_densities, model_field, pushforward_field, square_grid
 from scoreaug_lab.oracles import MixtureDenoiser
-from scoreaug_lab.sampler_report import sampler_report
 from scoreaug_lab.sampling import SeededNoise, sample_trajectory
-from scoreaug_lab.score_fields import inside_image, log_densities, model_field, pushforward_field, square_grid
 from scoreaug_lab.transforms import get_transform, registry
 from scoreaug_lab.transforms.images import ImageTransform
 from scoreaug_lab.transforms.linear import image_noise_summary

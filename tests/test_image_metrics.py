@@ -10,12 +10,13 @@ import pytest
 import scipy.linalg
 import torch
 
-from scoreaug_lab.classifier import SmallCNN, load_classifier, save_classifier, train_classifier
 from scoreaug_lab.data import DataSplit
-from scoreaug_lab.evaluation import evaluate_images
-from scoreaug_lab.fid import (feature_statistics, fid_from_features, find_inception_weights, frechet_distance,
-                              kid_from_features, proxy_fid_kid, to_uint8_rgb)
-from scoreaug_lab.metrics import equivariance_error, memorisation, nearest_two, overfitting_gap
+from scoreaug_lab.evaluate.classifier import SmallCNN, load_classifier, save_classifier, train_classifier
+from scoreaug_lab.evaluate.evaluation import evaluate_images
+from scoreaug_lab.evaluate.fid import (
+    feature_statistics, fid_from_features, find_inception_weights, frechet_distance, kid_from_features,
+    proxy_fid_kid, to_uint8_rgb)
+from scoreaug_lab.evaluate.metrics import equivariance_error, memorisation, nearest_two, overfitting_gap
 from scoreaug_lab.scores import ideal_denoiser
 from scoreaug_lab.transforms import TransformSampler, get_transform, parse_transforms
 
@@ -389,7 +390,7 @@ def test_inception_path_runs_with_a_weights_file(tmp_path, monkeypatch):
     """The Inception pipeline end to end with random weights of the right layout (the real ones need the
     internet): 2048-d features, grey images accepted, same set vs itself ~0."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-    from scoreaug_lab.fid import inception_fid_kid
+    from scoreaug_lab.evaluate.fid import inception_fid_kid
     torch.save({}, tmp_path / "empty.pth")
     with monkeypatch.context() as m:  # build once without loading, to write a state dict of the right layout
         m.setattr(FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)

@@ -6,12 +6,12 @@ import json
 import pytest
 import torch
 
-from scoreaug_lab.checkpoint import load_checkpoint
 from scoreaug_lab.cli import build_parser, main, train_config_from_args
-from scoreaug_lab.metrics import denoising_loss_by_band
+from scoreaug_lab.evaluate.metrics import denoising_loss_by_band
 from scoreaug_lab.presets import PRESETS
-from scoreaug_lab.runs import load_run, read_metrics
-from scoreaug_lab.training import TrainConfig, train, train_iter
+from scoreaug_lab.runs.checkpoint import load_checkpoint
+from scoreaug_lab.runs.folder import load_run, read_metrics
+from scoreaug_lab.train.loop import TrainConfig, train, train_iter
 
 TINY = dict(data="digits:8", n_train=64, n_heldout=20, model_kwargs={"model_channels": 8}, steps=6, batch_size=8,
             log_every=2, ckpt_every=3, progress=False)
@@ -167,7 +167,7 @@ def test_cli_digits_train_and_sample_grid(tmp_path, capsys, monkeypatch):
     assert load_run(run, device="cpu").model.label_dim == 10
 
     # evaluate samples a class-conditional run class by class (seed mod 10) unless told otherwise
-    import scoreaug_lab.evaluation as evaluation
+    import scoreaug_lab.evaluate.evaluation as evaluation
     seen = []
 
     def spy(*args, **kwargs):

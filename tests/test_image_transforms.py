@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoreaug_lab.transforms import TransformSampler, get_transform, parse_transforms, registry
-from scoreaug_lab.transforms.images import IMAGE_TRANSFORMS
+from scoreaug_lab.transforms import IMAGE_TRANSFORMS
 from scoreaug_lab.transforms.linear import image_noise_summary, transform_matrix
 
 NAMES = sorted(IMAGE_TRANSFORMS)

@@ -6,8 +6,9 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from scoreaug_lab.data import load_data
-from scoreaug_lab.metrics import (memorisation, mmd_rbf, oracle_errors, overfitting_gap, projected_quantiles,
-                                  projection_directions, sliced_w2, sliced_wasserstein)
+from scoreaug_lab.evaluate.metrics import (
+    memorisation, mmd_rbf, oracle_errors, overfitting_gap, projected_quantiles, projection_directions, sliced_w2,
+    sliced_wasserstein)
 from scoreaug_lab.scores import ideal_denoiser
 
 

@@ -13,15 +13,15 @@ import nbformat
 import pytest
 import torch
 
-from scoreaug_lab import lessons
-from scoreaug_lab.prepare import prepare
 from scoreaug_lab.cli.common import Parser
 from scoreaug_lab.cli.prepare import add_prepare_parser, cmd_prepare
-from scoreaug_lab.config import TrainConfig
+from scoreaug_lab.course import lessons
+from scoreaug_lab.course.prepare import prepare
 from scoreaug_lab.presets import digits_config, toy_config
-from scoreaug_lab.run_store import (ENV_FORBID, RunStore, TrainingForbidden, config_key, estimated_seconds,
-                                    resolve_workers)
-from scoreaug_lab.training import train
+from scoreaug_lab.runs.store import (
+    ENV_FORBID, RunStore, TrainingForbidden, config_key, estimated_seconds, resolve_workers)
+from scoreaug_lab.train.config import TrainConfig
+from scoreaug_lab.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -123,7 +123,7 @@ def test_a_killed_prepare_resumes(tmp_path):
                for v in ("noaug", "scoreaug")]
     script = textwrap.dedent(f"""
         from scoreaug_lab.presets import toy_config
-        from scoreaug_lab.run_store import RunStore
+        from scoreaug_lab.runs.store import RunStore
         if __name__ == "__main__":
             configs = [toy_config(v, seed=0, size="test", steps=400, ckpt_every=40, eval_every=0)
                        for v in ("noaug", "scoreaug")]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from scoreaug_lab.diffusion import diffusion_loss, draw_training_randomness, edm_coefficients
-from scoreaug_lab.metrics import memorisation, mmd_rbf, sliced_wasserstein
+from scoreaug_lab.evaluate.metrics import memorisation, mmd_rbf, sliced_wasserstein
 from scoreaug_lab.models import build_model
 from scoreaug_lab.oracles import IdealDenoiser
 from scoreaug_lab.sampling import edm_sigma_steps, parse_seeds, sample

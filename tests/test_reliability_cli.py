@@ -96,8 +96,8 @@ def test_sample_refuses_a_directory_and_never_writes_nan(run, tmp_path, capsys):
 def test_sample_streams_chunks_that_equal_one_batch(run, tmp_path, capsys):
     import numpy as np
 
-    from scoreaug_lab.runs import load_run
-    from scoreaug_lab.sample_io import iter_samples
+    from scoreaug_lab.runs.folder import load_run
+    from scoreaug_lab.evaluate.sample_io import iter_samples
     from scoreaug_lab.sampling import sample
     assert main(["sample", "--run", str(run), "--seeds", "0-2499", "--num-steps", "4", "--out", str(tmp_path / "s.npz")]) == 0
     streamed = np.load(tmp_path / "s.npz")["samples"]
@@ -119,7 +119,7 @@ def test_evaluate_refuses_bad_options(run, capsys, extra, expected):
 
 
 def test_classifier_checks_its_output_before_training(tmp_path, capsys, monkeypatch):
-    import scoreaug_lab.classifier as classifier
+    import scoreaug_lab.evaluate.classifier as classifier
     monkeypatch.setattr(classifier, "train_classifier", lambda *a, **k: pytest.fail("trained before checking --out"))
     one_line_error(capsys, 2, ["classifier", "--data", "digits", "--out", str(tmp_path)], "is a directory")
     one_line_error(capsys, 2, ["classifier", "--data", "digits", "--out", str(tmp_path / "c.txt")], "unknown file type")
@@ -139,7 +139,7 @@ def test_npz_without_test_images_is_refused(cifar_npz, tmp_path, capsys):
 def test_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, capsys, monkeypatch):
     import errno
 
-    import scoreaug_lab.checkpoint as checkpoint
+    import scoreaug_lab.runs.checkpoint as checkpoint
     out = tmp_path / "r"
     real_save, calls = torch.save, []
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from scoreaug_lab.checkpoint import load_checkpoint
 from scoreaug_lab.cli import main
-from scoreaug_lab.run_folder import RunFolder
-from scoreaug_lab.runs import load_run, read_metrics
-from scoreaug_lab.training import NonFiniteLoss, TrainConfig, train
+from scoreaug_lab.runs.checkpoint import load_checkpoint
+from scoreaug_lab.runs.folder import RunFolder
+from scoreaug_lab.runs.folder import load_run, read_metrics
+from scoreaug_lab.train.loop import NonFiniteLoss, TrainConfig, train
 
 SMALL = dict(data="toy:gmm8", n_train=32, n_heldout=64, steps=12, batch_size=16, log_every=2, ckpt_every=4,
              progress=False, variant="scoreaug", transforms="rot90,scale",
@@ -86,8 +86,8 @@ INTERRUPT_POINTS = ["draw_batch", "backward", "optimizer_step", "ema_update", "l
 
 def _inject(monkeypatch, trainer_cls, point, at_step):
     """Send a real SIGINT to this process while step `at_step` is at `point`."""
-    import scoreaug_lab.run_folder as run_folder
-    import scoreaug_lab.training as training
+    import scoreaug_lab.runs.folder as run_folder
+    import scoreaug_lab.train.loop as training
     state = {"step": 0}
     fire = lambda: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
 
@@ -133,7 +133,7 @@ def _inject(monkeypatch, trainer_cls, point, at_step):
 
 @pytest.mark.parametrize("point", INTERRUPT_POINTS)
 def test_ctrl_c_anywhere_in_a_step_resumes_to_the_same_model(tmp_path, monkeypatch, straight, point):
-    from scoreaug_lab.training import Trainer
+    from scoreaug_lab.train.loop import Trainer
     at_step = 8 if point == "checkpoint_save" else 7 if point != "log" else 6   # logs on even steps
     out = tmp_path / "r"
     with monkeypatch.context() as m:
@@ -172,7 +172,7 @@ def test_kill_9_mid_run_resumes_bit_for_bit(tmp_path, straight):
 
 
 def test_a_diverging_loss_stops_with_its_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
-    import scoreaug_lab.training as training
+    import scoreaug_lab.train.loop as training
     real, calls = training.diffusion_loss, {"n": 0}
 
     def loss(*a, **k):
@@ -213,7 +213,7 @@ def hostile_file(path: Path, marker: Path) -> Path:
 
 
 def test_hostile_inception_weights_never_run(tmp_path, monkeypatch):
-    from scoreaug_lab.fid import InceptionFeatures, find_inception_weights
+    from scoreaug_lab.evaluate.fid import InceptionFeatures, find_inception_weights
     marker = tmp_path / "payload_ran"
     named = hostile_file(tmp_path / "weights.pth", marker)
     with pytest.raises(ValueError, match="refusing the Inception weights"):
@@ -221,7 +221,7 @@ def test_hostile_inception_weights_never_run(tmp_path, monkeypatch):
     # the default cache location ($TORCH_HOME/hub/checkpoints/...) goes through the same door
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     monkeypatch.delenv("SCOREAUG_INCEPTION_WEIGHTS", raising=False)
-    from scoreaug_lab.fid import inception_weights_file
+    from scoreaug_lab.evaluate.fid import inception_weights_file
     default = inception_weights_file()
     default.parent.mkdir(parents=True)
     hostile_file(default, marker)
@@ -245,7 +245,7 @@ def test_hostile_inception_weights_through_evaluate(tmp_path, capsys):
 
 
 def test_hostile_checkpoint_and_classifier_never_run(tmp_path, capsys):
-    from scoreaug_lab.classifier import load_classifier
+    from scoreaug_lab.evaluate.classifier import load_classifier
     marker = tmp_path / "payload_ran"
     run = tmp_path / "r"
     run.mkdir()

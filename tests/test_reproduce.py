@@ -12,14 +12,14 @@ from scipy import stats
 
 from scoreaug_lab.cli.common import Parser
 from scoreaug_lab.cli.reproduce import add_reproduce_parser, cmd_reproduce
-from scoreaug_lab.config import TrainConfig
-from scoreaug_lab.orientation import (corrected_fraction, judged_rotated, train_orientation_classifier,
-                                      with_rotations)
 from scoreaug_lab.reproduce import BUDGETS, build_runs
 from scoreaug_lab.reproduce.claims import CLAIMS, evaluate_claims
+from scoreaug_lab.reproduce.orientation import (
+    corrected_fraction, judged_rotated, train_orientation_classifier, with_rotations)
 from scoreaug_lab.reproduce.suite import RunSpec, resolve_size
 from scoreaug_lab.reproduce.verdicts import (VERDICTS, cohens_dz, combine, compare, interval, one_sample,
                                              paired_differences, verdict)
+from scoreaug_lab.train.config import TrainConfig
 
 T975_2 = 4.302652729749464      # t_{0.975, 2}, tabulated (3 seeds)
 

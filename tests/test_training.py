@@ -4,10 +4,10 @@ import json
 import pytest
 import torch
 
-from scoreaug_lab.checkpoint import load_checkpoint
-from scoreaug_lab.metrics import oracle_errors
-from scoreaug_lab.runs import load_run, read_metrics
-from scoreaug_lab.training import TrainConfig, train, train_iter
+from scoreaug_lab.evaluate.metrics import oracle_errors
+from scoreaug_lab.runs.checkpoint import load_checkpoint
+from scoreaug_lab.runs.folder import load_run, read_metrics
+from scoreaug_lab.train.loop import TrainConfig, train, train_iter
 
 SMALL = dict(data="toy:gmm8", n_train=32, n_heldout=200, steps=40, batch_size=32, log_every=5, ckpt_every=10,
              progress=False, model_kwargs={"width": 32, "depth": 2, "fourier_features": 8})
@@ -96,7 +96,7 @@ def test_grad_accumulation_matches_full_batch(tmp_path):
 
 def test_ema_warms_up_and_then_follows_its_decay():
     """The EMA decay ramps as min(decay, (1 + n) / (10 + n)): check against that closed form on a scalar."""
-    from scoreaug_lab.setup import ema_with_warmup
+    from scoreaug_lab.train.build import ema_with_warmup
 
     update = ema_with_warmup(0.9)
     ema, value = [torch.zeros(1, dtype=torch.float64)], 0.0
@@ -125,7 +125,7 @@ class TorchPath:
 def test_step_updates_equal_torch_clipping_and_ema_bit_for_bit(tmp_path, monkeypatch, grad_clip):
     cfg = dict(SMALL, variant="scoreaug", transforms="rot90,scale", aug_prob=0.5, grad_clip=grad_clip)
     train(TrainConfig(**cfg, out=str(tmp_path / "fast")))
-    monkeypatch.setattr("scoreaug_lab.training.StepUpdates", TorchPath)
+    monkeypatch.setattr("scoreaug_lab.train.loop.StepUpdates", TorchPath)
     train(TrainConfig(**cfg, out=str(tmp_path / "torch")))
     (m1, e1, o1), (m2, e2, o2) = _weights(tmp_path / "fast"), _weights(tmp_path / "torch")
     assert _equal_dicts(m1, m2) and _equal_dicts(e1, e2)
@@ -137,7 +137,7 @@ def test_step_updates_equal_torch_clipping_and_ema_bit_for_bit(tmp_path, monkeyp
 def test_optimiser_is_torchs_fused_adamw_and_follows_the_for_loop_one(tmp_path, monkeypatch):
     """On the CPU the trainer uses AdamW's fused kernel; the weights it reaches agree with those of torch's
     reference for-loop AdamW (the oracle: same rule, other kernel) to rounding after 40 steps."""
-    from scoreaug_lab import training
+    from scoreaug_lab.train import loop as training
     cfg = dict(SMALL, variant="scoreaug", transforms="rot90,scale", aug_prob=0.5)
     trainer = training.Trainer(TrainConfig(**cfg), training.DistInfo(), torch.device("cpu"))
     assert trainer.optimizer.defaults["fused"] is True

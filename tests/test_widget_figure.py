@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.basewidget import BaseFigureWidget
 
-from scoreaug_lab.widgets import figure as F
+from scoreaug_lab.widgets import carrier_figure_widget as F
 
 BUNDLE_MB = len(str(BaseFigureWidget._esm).encode()) / 1e6
 

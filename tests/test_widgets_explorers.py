@@ -12,11 +12,11 @@ from PIL import Image
 from traitlets import TraitError
 
 from scoreaug_lab.data import ring_mixture
-from scoreaug_lab.run_store import get_store
+from scoreaug_lab.runs.store import get_store
 from scoreaug_lab.widgets import (ImageTransformExplorer, PointTransformExplorer, SamplerExplorer, ScoreFieldExplorer,
                                   TransformExplorer)
 from scoreaug_lab.widgets.arrows import arrow_segments
-from scoreaug_lab.widgets.controls import round_values, value_slider
+from scoreaug_lab.widgets.param_sliders import round_values, value_slider
 from scoreaug_lab.widgets.pictures import to_rgb
 from scoreaug_lab.widgets.sampler_explorer import IDEAL, TRUE
 

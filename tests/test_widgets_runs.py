@@ -14,24 +14,25 @@ import pytest
 import torch
 
 from scoreaug_lab.cli import main as cli_main
-from scoreaug_lab.config import TrainConfig
-from scoreaug_lab.leakage import (Conjugated, distance_table, draw_from_transformed_noise, leak_configs,
-                                  optimum_leak, optimum_setting, reference_sets, sample_sets)
-from scoreaug_lab.memorisation_curve import (MemorisationCurve, memorisation_point, oracle_draws, run_loss_lines,
-                                             stored_data)
-from scoreaug_lab.metrics import memorisation, projected_quantiles, sliced_w2, sliced_wasserstein
+from scoreaug_lab.evaluate.metrics import memorisation, projected_quantiles, sliced_w2, sliced_wasserstein
+from scoreaug_lab.lab.leakage import (
+    Conjugated, distance_table, draw_from_transformed_noise, leak_configs, optimum_leak, optimum_setting,
+    reference_sets, sample_sets)
+from scoreaug_lab.lab.memorisation_curve import (
+    MemorisationCurve, memorisation_point, oracle_draws, run_loss_lines, stored_data)
 from scoreaug_lab.optima import MixtureOptimum, transform_draws, variant_optimum
 from scoreaug_lab.presets import TOY_TRAINING, toy_config
-from scoreaug_lab.run_store import RunStore, config_key
-from scoreaug_lab.runs import list_runs
+from scoreaug_lab.runs.folder import list_runs
+from scoreaug_lab.runs.store import RunStore, config_key
 from scoreaug_lab.sampling import SeededNoise, edm_sigma_steps
 from scoreaug_lab.scores import ideal_denoiser
-from scoreaug_lab.training import train
+from scoreaug_lab.train.config import TrainConfig
+from scoreaug_lab.train.loop import train
 from scoreaug_lab.transforms import build_sampler, get_transform
 from scoreaug_lab.transforms.linear import affine_parts
-from scoreaug_lab.widgets.leakage import LeakageExplorer
+from scoreaug_lab.widgets.leakage_explorer import LeakageExplorer
 from scoreaug_lab.widgets.leakage_runs import LeakageRunsExplorer
-from scoreaug_lab.widgets.overfitting import OverfittingExplorer
+from scoreaug_lab.widgets.overfitting_explorer import OverfittingExplorer
 from scoreaug_lab.widgets.overfitting_runs import OverfittingRunsExplorer
 
 TINY = dict(width=16, depth=1, fourier_features=4)

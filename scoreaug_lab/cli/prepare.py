@@ -31,10 +31,10 @@ def _add_options(p) -> None:
 
 
 def cmd_prepare(args) -> int:
-    from ..lessons import LESSONS, get
-    from ..prepare import prepare
-    from ..notebook import notebook_size
-    from ..run_store import config_key, get_store
+    from ..course.lessons import LESSONS, get
+    from ..course.prepare import prepare
+    from ..course.notebook import notebook_size
+    from ..runs.store import config_key, get_store
     from .common import UsageError
 
     if args.workers is not None and args.workers < 1:

@@ -5,7 +5,7 @@ import json
 import math
 from pathlib import Path
 
-from ..resources import check_fits
+from ..train.resources import check_fits
 
 
 def add_sample_parser(sub) -> None:
@@ -68,8 +68,8 @@ def _sample_labels(spec, seeds, model, device):
 
 
 def cmd_sample(args) -> int:
-    from ..runs import load_run
-    from ..sample_io import check_output, iter_samples, write_samples
+    from ..runs.folder import load_run
+    from ..evaluate.sample_io import check_output, iter_samples, write_samples
     from ..sampling import parse_seeds
     seeds, out = parse_seeds(args.seeds), Path(args.out)
     check_output(out, len(seeds), ())              # the file's kind and place, before any work
@@ -112,9 +112,9 @@ def _equivariance_sampler(run, spec):
 
 
 def cmd_evaluate(args) -> int:
-    from ..checkpoint import save_json
-    from ..evaluation import GRID_FILE, draw_samples, evaluate_images, evaluate_points
-    from ..runs import load_run
+    from ..runs.checkpoint import save_json
+    from ..evaluate.evaluation import GRID_FILE, draw_samples, evaluate_images, evaluate_points
+    from ..runs.folder import load_run
     from ..validation import integer, seed
     integer("--n-samples", args.n_samples, 2, 1_000_000)
     integer("--n-per-band", args.n_per_band, 1, 1_000_000)
@@ -133,7 +133,7 @@ def cmd_evaluate(args) -> int:
               "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}",
               "sampling_labels": "none (unconditional)" if labels is None else label_spec}
     if run.setup.data.kind == "images":
-        from ..classifier import default_classifier_path
+        from ..evaluate.classifier import default_classifier_path
         result.update(model=run.config.model, transforms=run.config.transforms, **evaluate_images(
             run.model, run.setup.data, samples, _equivariance_sampler(run, args.equivariance_transforms),
             n_per_band=args.n_per_band, n_equivariance=args.n_equivariance, seed=args.seed, fid=args.fid,

@@ -33,10 +33,10 @@ def add_demo_parser(sub) -> None:
 
 
 def cmd_classifier(args) -> int:
-    from ..checkpoint import save_json
-    from ..classifier import default_classifier_path, load_labelled_images, save_classifier, train_classifier
-    from ..setup import resolve_device
-    from ..sample_io import check_output_file
+    from ..runs.checkpoint import save_json
+    from ..evaluate.classifier import default_classifier_path, load_labelled_images, save_classifier, train_classifier
+    from ..train.build import resolve_device
+    from ..evaluate.sample_io import check_output_file
     out = Path(args.out) if args.out else default_classifier_path(args.data)
     check_output_file(out, (".pt",), "--out")          # before the work, not after it
     V.integer("--epochs", args.epochs, 1, 10_000)
@@ -61,7 +61,7 @@ def cmd_classifier(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ..demo import run_demo
+    from ..course.demo import run_demo
     from ..sampling import parse_seeds
     kwargs = {k: v for k, v in (("steps", args.steps), ("n_samples", args.n_samples)) if v is not None}
     run_demo(args.out, seeds=parse_seeds(args.seeds), **kwargs)

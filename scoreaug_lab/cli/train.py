@@ -84,7 +84,7 @@ def train_config_from_args(args):
     """TrainConfig from parsed `train` options: TrainConfig defaults, then the preset, then explicit options."""
     from dataclasses import fields
 
-    from ..config import TrainConfig
+    from ..train.config import TrainConfig
     from ..presets import get_preset
     # every `train` option whose argparse dest is a TrainConfig field (set below: out, progress, model_kwargs)
     settable = {f.name for f in fields(TrainConfig)} - {"out", "progress", "model_kwargs", "preset"}
@@ -102,8 +102,8 @@ def train_config_from_args(args):
 
 
 def cmd_train(args) -> int:
-    from ..distributed import detect
-    from ..training import train
+    from ..train.distributed import detect
+    from ..train.loop import train
     config = train_config_from_args(args)
     state = train(config, resume=not args.fresh)
     if detect().rank != 0:

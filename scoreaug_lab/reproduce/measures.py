@@ -31,7 +31,7 @@ def low_band_mean(bands: list, key: str) -> float:
 
 def learning_curve(run_dir) -> list[dict]:
     """[{step, train, heldout, gap}] from the evaluation lines of metrics.jsonl (bands below sigma = 1)."""
-    from ..runs import read_metrics
+    from ..runs.folder import read_metrics
     return [{"step": r["step"], **{k: low_band_mean(r["eval"], k) for k in ("train", "heldout", "gap")}}
             for r in read_metrics(run_dir) if "eval" in r]
 
@@ -48,12 +48,12 @@ def curve_summary(curve: list[dict], steps: int) -> dict:
 
 def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") -> dict:
     """Every measure of one finished run (see the module note), as one JSON-able dict."""
-    from ..classifier import load_classifier
-    from ..evaluation import draw_samples
-    from ..fid import proxy_fid_kid
-    from ..metrics import memorisation, overfitting_gap
-    from ..orientation import judged_rotated, load_orientation_classifier
-    from ..runs import load_run
+    from ..evaluate.classifier import load_classifier
+    from ..evaluate.evaluation import draw_samples
+    from ..evaluate.fid import proxy_fid_kid
+    from ..evaluate.metrics import memorisation, overfitting_gap
+    from .orientation import judged_rotated, load_orientation_classifier
+    from ..runs.folder import load_run
 
     t0 = time.perf_counter()
     run = load_run(run_dir, device=device)
@@ -73,7 +73,7 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     out.update(proxy_fid=proxy["fid"], proxy_kid=proxy["kid"]["mean"])
     out["inception_fid"] = None
     if measure.get("inception"):
-        from ..fid import find_inception_weights, inception_fid_kid
+        from ..evaluate.fid import find_inception_weights, inception_fid_kid
         weights, reason = find_inception_weights(download=False)
         out["inception_note"] = reason
         if weights is not None:
@@ -91,10 +91,10 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
 def train_classifier_for(spec: dict, path: Path) -> dict:
     """Train and save (atomically) the proxy-FID feature network (class labels) or the orientation classifier
     (quarter turns) of one data set, on its training pool; test accuracy on its held-out images."""
-    from ..checkpoint import save_json
-    from ..classifier import save_classifier, train_classifier
+    from ..runs.checkpoint import save_json
+    from ..evaluate.classifier import save_classifier, train_classifier
     from ..data import load_data
-    from ..orientation import save_orientation_classifier, train_orientation_classifier
+    from .orientation import save_orientation_classifier, train_orientation_classifier
 
     c0 = time.process_time()
     data = load_data(spec["data"], spec["n_train"], spec["n_heldout"], seed=0)

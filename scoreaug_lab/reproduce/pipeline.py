@@ -85,7 +85,7 @@ def count_parameters(budget, extra: bool) -> dict:
 
 
 def rotation_notes(claims: list, budget, false_rotated, detected_rotated) -> list:
-    from ..orientation import corrected_fraction
+    from .orientation import corrected_fraction
     lines = []
     claim3 = next(c for c in claims if c["id"] == 3)
     for arm in claim3["arms"]:

@@ -6,8 +6,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from ..checkpoint import save_json
-from ..notebook import markdown_table
+from ..course.notebook import markdown_table
+from ..runs.checkpoint import save_json
 from . import figures
 from .claims import METRICS, Table
 

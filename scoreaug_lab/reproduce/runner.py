@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
-from ..workers import init_worker
+from ..runs.workers import init_worker
 from .suite import RunSpec, config_hash
 
 MEASURES_FILE = "measures.json"
@@ -33,8 +33,8 @@ class RunFailed(ValueError):
 
 
 def _train(payload: dict) -> dict:
-    from ..config import TrainConfig
-    from ..training import train
+    from ..train.config import TrainConfig
+    from ..train.loop import train
     t0, c0 = time.perf_counter(), time.process_time()
     state = train(TrainConfig.from_dict({**payload["config"], "out": payload["out"], "progress": False}))
     if state is None:   # already trained (by an earlier invocation)
@@ -43,7 +43,7 @@ def _train(payload: dict) -> dict:
 
 
 def _measure(payload: dict) -> dict:
-    from ..checkpoint import save_json
+    from ..runs.checkpoint import save_json
     from .measures import measure_run
     c0 = time.process_time()
     result = measure_run(payload["out"], payload["measure"], Path(payload["classifiers"]), payload["device"])

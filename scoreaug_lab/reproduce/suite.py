@@ -161,7 +161,7 @@ def arm_config(budget: Budget, cells: Cells, arm: str, n_train: int, cap: Capaci
     """The TrainConfig fields of one run, resolved (out and progress left to the runner). Small budgets use
     the walkthrough's digits recipe (`presets.digits_config`), the gpu budget the cifar10-paper preset; the
     data draw and the initialisation follow the seed, so the arms of one seed are paired."""
-    from ..config import TrainConfig
+    from ..train.config import TrainConfig
     from ..presets import digits_config
     arm_values = {k: getattr(budget, v) if k.endswith("prob") else v for k, v in ARMS[arm].items()}
     values = dict(data=cells.data, n_train=n_train, n_heldout=cells.n_heldout, seed=seed, data_seed=seed,

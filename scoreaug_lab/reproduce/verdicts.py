@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from ..summary import ci95, mean_std
+from ..evaluate.summary import ci95, mean_std
 
 LEVEL = 0.95
 DIRECTIONS = {"lower": -1, "higher": +1}

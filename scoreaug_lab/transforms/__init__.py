@@ -6,21 +6,18 @@ Build them by name: `get_transform("scale", kind="points", max_log=0.3)`, or fro
 from __future__ import annotations
 
 from .base import Transform
+from .registry import IMAGE_TRANSFORMS, POINT_TRANSFORMS, TABLES
 from .sampler import Draw, TransformSampler
-from .points import POINT_TRANSFORMS
 
-KINDS = ("points", "images")
+KINDS = tuple(TABLES)
 # The ScoreAug paper's four linear image transforms (brightness, zero-padded translation, cutout, rot90).
 PAPER_TRANSFORMS = "brightness,translate,cutout,rot90"
 
 
 def registry(kind: str) -> dict:
     """The name -> class table of one family ("points" or "images")."""
-    if kind == "points":
-        return POINT_TRANSFORMS
-    if kind == "images":
-        from .images import IMAGE_TRANSFORMS  # imported lazily: the image family is larger
-        return IMAGE_TRANSFORMS
+    if kind in TABLES:
+        return TABLES[kind]
     raise ValueError(f"unknown transform kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
@@ -66,4 +63,4 @@ def build_sampler(spec: str, kind: str = "points", p: float = 1.0) -> TransformS
 
 
 __all__ = ["PAPER_TRANSFORMS", "Draw", "Transform", "TransformSampler", "registry", "get_transform", "parse_transforms",
-           "build_sampler", "POINT_TRANSFORMS"]
+           "build_sampler", "IMAGE_TRANSFORMS", "POINT_TRANSFORMS"]

@@ -278,12 +278,3 @@ class YFlip(XFlip):
 
     name = "yflip"
     axis = -2
-
-
-def _registry() -> dict:
-    from .resampled import Geometric, GeometricNearest, Rotate, RotateNearest  # they build on ImageTransform
-    return {cls.name: cls for cls in (Brightness, Translate, TranslateCircular, Cutout, Rot90, XFlip, YFlip, Rotate,
-                                      RotateNearest, Geometric, GeometricNearest)}
-
-
-IMAGE_TRANSFORMS = _registry()

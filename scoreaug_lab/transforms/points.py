@@ -171,11 +171,3 @@ class Translate(Transform):
 
     def encode(self, params):
         return params.clone()
-
-
-def _registry() -> dict:
-    from .point_warps import QuadraticShear, Scale, Shear, TanhSquash  # they build on this module's classes
-    return {cls.name: cls for cls in (Rotate, Rot90, Flip, Reflect, Scale, Translate, Shear, TanhSquash, QuadraticShear)}
-
-
-POINT_TRANSFORMS = _registry()

@@ -1,7 +1,7 @@
 """ImageTransformExplorer: what an image transform does to a noisy image, and what the best denoiser does with it.
 
 Pick an image (digits; CIFAR-10 when its .npz is found), a noise level sigma, a transform and its parameters.
-Every number comes from `scoreaug_lab.noise_report.noise_report` (the same call notebook 02 makes); the widget shows
+Every number comes from `scoreaug_lab.lab.noise_report.noise_report` (the same call notebook 02 makes); the widget shows
 
     x0          x0 + sigma n          T(x0 + sigma n)   (noisy space: ScoreAug's input)
                                       T(x0) + sigma n   (clean space: conventional augmentation)
@@ -27,10 +27,10 @@ from plotly.subplots import make_subplots
 
 from ..data import data_kind
 from ..data.images import local_cifar_npz
-from .figure import FigureWidget
-from .controls import STYLE
+from .carrier_figure_widget import FigureWidget
+from .param_sliders import STYLE
 from .pictures import BLANK, set_image
-from .transform_base import TransformExplorerBase
+from .transform_explorer_base import TransformExplorerBase
 
 VIEWS = {"x0": "x0", "noisy": "x0 + σn", "noisy_space": "T(x0 + σn)<br>noisy space (ScoreAug)",
          "clean_space": "T(x0) + σn<br>clean space"}

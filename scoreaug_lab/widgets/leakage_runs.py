@@ -1,18 +1,18 @@
 """LeakageRunsExplorer: the leakage view of toy run folders written by `scoreaug-lab train`: pick a run without
 omega (noaug, clean, noisy) and one with omega (clean-omega, scoreaug), a transform of the conditioned run's
-family and an amount; the numbers come from `scoreaug_lab.leakage` (`run_setting`, `measure_leak`).
+family and an amount; the numbers come from `scoreaug_lab.lab.leakage` (`run_setting`, `measure_leak`).
 """
 from __future__ import annotations
 
 import ipywidgets as W
 
+from ..course.notebook import by_size
 from ..diffusion import get_variant
-from ..leakage import measure_leak, run_setting
-from ..notebook import by_size
-from ..runs import read_config
+from ..lab.leakage import measure_leak, run_setting
+from ..runs.folder import read_config
 from ..transforms import build_sampler
 from .leakage_view import LeakageView, amount_control, start_noise_control
-from .run_app import run_folder_choices
+from .run_backed_app import run_folder_choices
 
 
 def leak_run_options(runs_dir) -> tuple[list, list]:

@@ -2,7 +2,7 @@
 at omega_T) over the training points and T(training points), the sliced Wasserstein distances of each sample
 set to the data, T(data) and the augmented data (bars and a table), the leak, and the start-noise toggle
 (disabled for clean-space models, where it changes nothing). Traces are kept by name when the figures are
-built. Every number comes from `scoreaug_lab.leakage`; this module only draws and records state.
+built. Every number comes from `scoreaug_lab.lab.leakage`; this module only draws and records state.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..diffusion import get_variant
-from ..leakage import REF_LABELS, REFERENCES, SET_LABELS, SETS, START_NOISE, LeakResult
-from .figure import FigureWidget
-from .run_app import RunBackedApp, axis_range
+from ..lab.leakage import REF_LABELS, REFERENCES, SET_LABELS, SETS, START_NOISE, LeakResult
+from .carrier_figure_widget import FigureWidget
+from .run_backed_app import RunBackedApp, axis_range
 
 COLOURS = {"unconditioned": "#d62728", "conditioned_0": "#2ca02c", "conditioned_T": "#9467bd"}
 CLEAN_START = ("clean-space models were trained on T(x0) + sigma n, fresh isotropic noise: sampling starts from "

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..course.notebook import by_size
 from ..diffusion import get_variant
-from ..memorisation_curve import run_loss_lines
-from ..notebook import by_size
+from ..lab.memorisation_curve import run_loss_lines
 from .overfitting_view import OverfittingView, band_control
-from .run_app import run_folder_choices
+from .run_backed_app import run_folder_choices
 
 
 def run_label(folder, config) -> str:

@@ -1,7 +1,7 @@
 """The view both overfitting explorers share: samples over the training points (a scatter for points, a grid
 for images), the memorised fraction against training-set size beside fresh data, and the train/held-out loss
 of one sigma band. Traces are kept by name when the figures are built. Every number comes from
-`scoreaug_lab.memorisation_curve`; this module only draws and records state.
+`scoreaug_lab.lab.memorisation_curve`; this module only draws and records state.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..diffusion import sigma_bands
-from ..memorisation_curve import LossLines, MemorisationCurve, memorisation_point
-from .figure import FigureWidget
-from .run_app import RunBackedApp, axis_range, grid_rgb, png_data_uri
+from ..lab.memorisation_curve import LossLines, MemorisationCurve, memorisation_point
+from .carrier_figure_widget import FigureWidget
+from .run_backed_app import RunBackedApp, axis_range, grid_rgb, png_data_uri
 
 SQUARE = dict(width=380, height=380)
 

@@ -2,7 +2,7 @@
 
 Pick a toy set (held-out points x0), a noise level sigma, a point transform (rotations, flips, scaling, shear,
 and the non-linear tanh and quadratic shear) and its parameters. Every number comes from
-`scoreaug_lab.noise_report.noise_report`; the widget shows x0, x0 + sigma n, T(x0 + sigma n) (noisy space) and
+`scoreaug_lab.lab.noise_report.noise_report`; the widget shows x0, x0 + sigma n, T(x0 + sigma n) (noisy space) and
 T(x0) + sigma n (clean space); the effective noise (T(x0 + sigma n) - T(x0)) / sigma against n (its covariance is
 exactly A A^T for an affine T, a Monte Carlo estimate for a non-linear one, which also makes it non-Gaussian); and
 D(T y; sigma, omega_T) beside T D(y; sigma, 0) for the chosen denoiser.
@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..data import TOY_SETS
-from .figure import FigureWidget
-from .transform_base import TransformExplorerBase
+from .carrier_figure_widget import FigureWidget
+from .transform_explorer_base import TransformExplorerBase
 
 VIEWS = {"x0": "x0", "noisy": "x0 + σn", "noisy_space": "T(x0 + σn)<br>noisy space",
          "clean_space": "T(x0) + σn<br>clean space"}

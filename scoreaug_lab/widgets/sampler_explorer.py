@@ -5,7 +5,7 @@ calls per step, 1 on the last) or Euler; churn adds fresh noise before each step
 sampler). Shows the samples over the data (or the training points) and a few whole trajectories, the
 noise schedule, and how far the samples are from the data (sliced Wasserstein distance to fresh
 samples of the mixture) and from the training points (memorisation); the numbers come from
-`scoreaug_lab.sampler_report.sampler_report`.
+`scoreaug_lab.lab.sampler_report.sampler_report`.
 
 Denoisers: the mixture's true (MMSE) denoiser, the ideal denoiser of a small training set (it can only
 reproduce training points: memorisation), or a given model. Sample i always uses seed base + i, so the
@@ -19,12 +19,12 @@ import plotly.graph_objects as go
 import torch
 
 from ..data import ring_mixture
+from ..lab.sampler_report import sampler_report
 from ..oracles import IdealDenoiser, MixtureDenoiser
-from ..sampler_report import sampler_report
 from ..sampling import METHODS
-from .figure import FigureWidget
-from .base import WidgetApp
-from .controls import STYLE, value_slider
+from .carrier_figure_widget import FigureWidget
+from .param_sliders import STYLE, value_slider
+from .widget_app import WidgetApp
 
 TRUE = "true denoiser (mixture)"
 IDEAL = "ideal denoiser (training set)"

@@ -1,7 +1,7 @@
 """TransformExplorer(data=...): the transform explorer that fits the data, for notebooks that need not know which.
 
 Images ("digits", "cifar10", "digits:32") get an ImageTransformExplorer, toy sets ("toy:gmm8", "toy:moons", ...) a
-PointTransformExplorer; every other argument is passed on. Both call `scoreaug_lab.noise_report.noise_report`.
+PointTransformExplorer; every other argument is passed on. Both call `scoreaug_lab.lab.noise_report.noise_report`.
 
     explorer = TransformExplorer(data="digits", transform="rot90", sigma=0.3)
 """

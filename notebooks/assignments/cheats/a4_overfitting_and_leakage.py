@@ -5,7 +5,7 @@ each must lose its question's points. Never released.
 TWIN_CHEATS = [
     dict(question="q1_sample_and_measure", name="the library's evaluate_points",
          source='''def sample_and_measure(model, data, n_samples):
-    from scoreaug_lab.evaluation import evaluate_points
+    from scoreaug_lab.evaluate.evaluation import evaluate_points
     samples = sampling.sample(model, data.data_shape, range(n_samples))
     result = evaluate_points(model, data, samples, n_per_band=8)
     return {"memorised": result["memorisation"]["memorised_fraction"],

@@ -9,12 +9,12 @@ import torch
 from scoreaug_lab.data import load_data
 
 FORBIDDEN = {
-    "q1_sample_and_measure": ["scoreaug_lab.evaluation.evaluate_points",
-                              "scoreaug_lab.memorisation_curve.memorisation_point"],
-    "q2_summarise": ["scoreaug_lab.summary.fmt"],
-    "q3_leak": ["scoreaug_lab.leakage.leak_of", "scoreaug_lab.leakage.distance_table",
-                "scoreaug_lab.leakage.measure_leak", "scoreaug_lab.leakage.optimum_leak",
-                "scoreaug_lab.leakage.network_leak"],
+    "q1_sample_and_measure": ["scoreaug_lab.evaluate.evaluation.evaluate_points",
+                              "scoreaug_lab.lab.memorisation_curve.memorisation_point"],
+    "q2_summarise": ["scoreaug_lab.evaluate.summary.fmt"],
+    "q3_leak": ["scoreaug_lab.lab.leakage.leak_of", "scoreaug_lab.lab.leakage.distance_table",
+                "scoreaug_lab.lab.leakage.measure_leak", "scoreaug_lab.lab.leakage.optimum_leak",
+                "scoreaug_lab.lab.leakage.network_leak"],
 }
 
 

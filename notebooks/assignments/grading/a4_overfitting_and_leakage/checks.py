@@ -1,9 +1,10 @@
 """Assignment 4, the hidden checks (run by the grader, never sent to the sandbox or the students)."""
 import statistics
 
-from scoreaug_lab import metrics, sampling
+from scoreaug_lab import sampling
 from scoreaug_lab.course.checks import Failed, answer, expect, number, number_close
 from scoreaug_lab.course.layout import cases_beside
+from scoreaug_lab.evaluate import metrics
 
 cases = cases_beside(__file__)
 

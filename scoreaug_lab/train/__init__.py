@@ -1,0 +1,1 @@
+"""scoreaug_lab.train."""

@@ -1,0 +1,138 @@
+"""What the widgets backed by trained runs share: the run store (`run_store.get_store`), training on demand
+with a progress bar (in a worker thread inside a notebook kernel, `background.BackgroundTrainer`, so the
+notebook stays usable; synchronously elsewhere, `background.train_job`), a lock so that an update from the
+worker and one from a control never interleave, the refusal of invalid control values (None, NaN, a value
+that is not one of the choices: shown in the status line, the control keeps its last valid value), the
+choices of a runs folder, and small drawing helpers.
+
+    app.wait()     # block until background training is done (scripts, tests, notebook cells that read state)
+"""
+from __future__ import annotations
+
+import threading
+
+import ipywidgets as W
+import numpy as np
+
+from ..runs.background import BackgroundTrainer, train_job
+from ..runs.folder import list_runs, read_config
+from ..runs.store import config_key, get_store
+from .widget_app import WidgetApp
+
+
+def in_kernel() -> bool:
+    """True inside a running IPython kernel (a notebook), False in scripts and tests."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class RunBackedApp(WidgetApp):
+    """A WidgetApp whose views come from runs that may have to be trained first (see `ensure`)."""
+
+    def __init__(self, store_dir=None, device: str = "cpu", background: bool | None = None):
+        super().__init__()
+        self.store = get_store(store_dir, device)
+        self.background = in_kernel() if background is None else bool(background)
+        self.trainer = BackgroundTrainer(self.store)
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="training",
+                                      layout=W.Layout(display="none", width="420px"))
+        self.note = W.HTML(value="")
+        self._lock = threading.RLock()
+        self._failed: dict[str, str] = {}
+
+    def refresh(self) -> None:
+        with self._lock:
+            super().refresh()
+
+    # --- invalid control values -------------------------------------------------------------------
+    # --- runs on demand ---------------------------------------------------------------------------
+    def ensure(self, configs):
+        """The runs of `configs` (a list of TrainConfig) when all are ready; otherwise train them (with the
+        progress bar) and return them (synchronous), or start training in the worker thread and return None
+        (background: the view is refreshed when the job ends)."""
+        runs = [self.store.cached(c) for c in configs]
+        if all(r is not None for r in runs):
+            self.state["pending"] = None
+            return runs
+        keys = [config_key(c) for c in configs]
+        for key in keys:
+            if key in self._failed:
+                raise RuntimeError(f"training {key} failed: {self._failed[key]}")
+        self.state["pending"] = keys
+        if self.background:
+            self._show_progress(0, sum(c.steps for c in configs), "queued")
+            self.trainer.submit(configs, self._show_progress, lambda runs, err: self._job_done(keys, err))
+            return None
+        result = train_job(self.store, configs, self._show_progress)
+        self._hide_progress()
+        if isinstance(result, Exception):
+            self._failed.update({k: str(result) for k in keys})
+            raise result
+        self.state["pending"] = None
+        return result
+
+    def _show_progress(self, done: int, total: int, label: str) -> None:
+        self.progress.max = max(int(total), 1)
+        self.progress.value = min(int(done), self.progress.max)
+        self.progress.layout.display = ""
+        self.note.value = f"<i>training {label}: step {done}/{total}</i>"
+
+    def _hide_progress(self) -> None:
+        self.progress.layout.display = "none"
+        self.note.value = ""
+
+    def _job_done(self, keys, error) -> None:
+        self._hide_progress()
+        if error is not None:
+            self._failed.update({k: f"{type(error).__name__}: {error}" for k in keys})
+        self.refresh()  # shows the new runs, or the failure in the status line
+
+    def wait(self, timeout: float | None = None) -> "RunBackedApp":
+        """Block until background training (and the refresh that follows it) is finished."""
+        if not self.trainer.wait(timeout):
+            raise TimeoutError(f"training still running after {timeout} s")
+        with self._lock:  # the worker's refresh has released the lock
+            pass
+        return self
+
+
+def run_folder_choices(runs_dir) -> list:
+    """[(folder, config or the error that kept it from being read)] of the run folders in `runs_dir`."""
+    choices = []
+    for folder in list_runs(runs_dir):
+        try:
+            choices.append((folder, read_config(folder)))
+        except (OSError, ValueError, TypeError) as err:
+            choices.append((folder, err))
+    return choices
+
+
+def grid_rgb(images, nrow: int | None = None) -> np.ndarray:
+    """Images (N, C, H, W) in [-1, 1] -> one uint8 RGB grid (H', W', 3) for a plotly Image trace."""
+    from ..plotting import image_grid
+    grid = image_grid(images, nrow=nrow)                      # (C, H', W') in [0, 1]
+    if grid.shape[0] == 1:
+        grid = grid.expand(3, -1, -1)
+    return (grid.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """A uint8 RGB array (H, W, 3) as a PNG data URI (an Image trace's `source`: far cheaper to send than z)."""
+    import base64
+    import io
+
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def axis_range(*point_sets, margin: float = 0.15) -> list[float]:
+    """A symmetric square range [-r, r] holding every point of the (N, 2) sets given, plus a margin."""
+    r = max((float(np.abs(np.asarray(p)).max()) for p in point_sets if p is not None and len(p)), default=1.0)
+    r = r * (1 + margin)
+    return [-r, r]
