@@ -1,5 +1,4 @@
 """Every notebook in notebooks/ runs top to bottom at its test size (SCOREAUG_SIZE=test)."""
-import os
 from pathlib import Path
 
 import nbformat

@@ -15,8 +15,8 @@ import torch
 
 from scoreaug_lab.cli.common import Parser
 from scoreaug_lab.cli.prepare import add_prepare_parser, cmd_prepare
+from scoreaug_lab.cli.prepare import prepare
 from scoreaug_lab.course import lessons
-from scoreaug_lab.course.prepare import prepare
 from scoreaug_lab.presets import digits_config, toy_config
 from scoreaug_lab.runs.store import (
     ENV_FORBID, RunStore, TrainingForbidden, config_key, estimated_seconds, resolve_workers)

@@ -14,11 +14,12 @@ from scoreaug_lab.cli.common import Parser
 from scoreaug_lab.cli.reproduce import add_reproduce_parser, cmd_reproduce
 from scoreaug_lab.reproduce import BUDGETS, build_runs
 from scoreaug_lab.reproduce.claims import CLAIMS, evaluate_claims
-from scoreaug_lab.reproduce.orientation import (
-    corrected_fraction, judged_rotated, train_orientation_classifier, with_rotations)
+from scoreaug_lab.reproduce.orientation import (corrected_fraction, judged_rotated, train_orientation_classifier,
+                                                with_rotations)
 from scoreaug_lab.reproduce.suite import RunSpec, resolve_size
 from scoreaug_lab.reproduce.verdicts import (VERDICTS, cohens_dz, combine, compare, interval, one_sample,
                                              paired_differences, verdict)
+from scoreaug_lab.runs.store import get_store
 from scoreaug_lab.train.config import TrainConfig
 
 T975_2 = 4.302652729749464      # t_{0.975, 2}, tabulated (3 seeds)
@@ -238,7 +239,7 @@ def test_smoke_reproduction_end_to_end(tmp_path):
     # a rerun reuses every finished run and redoes only what is missing (here one run folder, deleted): the
     # redone run reproduces its numbers exactly (one thread, every random number seeded)
     lost = saved["runs"][0]
-    shutil.rmtree(out / "runs" / lost["name"])
+    shutil.rmtree(get_store(out / "runs").folder(TrainConfig.from_dict(lost["config"])))   # the store's folder
     t0 = time.perf_counter()
     again = reproduce("smoke", out, workers=2, progress=False)
     resaved = json.loads((out / "results.json").read_text())

@@ -2,7 +2,13 @@
 so that a class (or a JupyterHub of students sharing one store) opens notebooks that only load."""
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
+import time
+from pathlib import Path
+
+from .runner import evaluate_many, nothing_to_do, run_commands, train_config_of
 
 
 def add_prepare_parser(sub) -> None:
@@ -32,7 +38,6 @@ def _add_options(p) -> None:
 
 def cmd_prepare(args) -> int:
     from ..course.lessons import LESSONS, get
-    from ..course.prepare import prepare
     from ..course.notebook import notebook_size
     from ..runs.store import config_key, get_store
     from .common import UsageError
@@ -60,6 +65,66 @@ def cmd_prepare(args) -> int:
           + f", {summary['seconds']:.0f} s. Open the notebooks with SCOREAUG_RUNS={summary['root']} "
           f"SCOREAUG_SIZE={size} (the defaults when these are the project's runs/store and teach).")
     return 0
+
+
+def prepare(names=None, size: str | None = None, root=None, workers: int | None = None, progress: bool = True,
+            log=print) -> dict:
+    """Train every run the notebooks `names` (default: all) need into the store at `root` (default
+    $SCOREAUG_RUNS, else the project's runs/store): the store runs of all of them at once in `workers`
+    processes, then notebook 06's commands (its trainings and classifier in parallel, then its evaluations).
+    Resumable: what is finished is reused, a partial run resumes. Returns a summary dict."""
+    from ..course.lessons import LESSONS, CifarScale, get
+    from ..runs.store import estimated_seconds, get_store, resolve_workers
+    chosen = [get(n, size) for n in (names or list(LESSONS))]
+    store = get_store(root)
+    configs, seen = [], set()
+    for lesson in chosen:
+        for config in lesson.configs():
+            key = json.dumps(config.to_dict(), sort_keys=True, default=str)
+            if key not in seen:
+                seen.add(key)
+                configs.append(config)
+    todo = store.pending(configs)
+    commands = [c for lesson in chosen for c in lesson.commands(store.root)]
+    train_cmds = [c for c in commands if c[0] in ("train", "classifier") and not nothing_to_do(c)
+                  and not (c[0] == "classifier" and Path(c[c.index("--out") + 1]).is_file())]
+    n_workers = resolve_workers(workers, max(1, len(todo) + len(train_cmds)), store.device)
+    estimate = (sum(estimated_seconds(c) for c in todo)
+                + sum(estimated_seconds(train_config_of(c)) if c[0] == "train" else 60.0 for c in train_cmds))
+    log(f"prepare {', '.join(lesson.notebook for lesson in chosen)} at size {chosen[0].size if chosen else size} "
+        f"into {store.root}: {len(configs) - len(todo)} of {len(configs)} store runs ready, {len(todo)} to train"
+        + (f", {len(commands)} commands of notebook 06" if commands else "")
+        + f"; {n_workers} worker process(es); estimated {estimate / n_workers / 60:.1f} min on a 2-core CPU "
+        "(evaluations not counted)")
+    clock = time.perf_counter()
+    if todo:
+        store.get_many(todo, workers=n_workers, progress=progress, desc="prepare")
+    requests = [r for lesson in chosen for r in lesson.sample_requests()]
+    if requests:
+        log(f"prepare: drawing the samples the notebooks show ({len(requests)} sets), saved in the run folders")
+        for config, n in requests:
+            store.samples(store.get(config), n)
+    for lesson in chosen:
+        if isinstance(lesson, CifarScale):
+            _prepare_cifar(lesson, store.root, workers)
+    seconds = time.perf_counter() - clock
+    log(f"prepared in {seconds:.0f} s: {store.root}")
+    return {"root": str(store.root), "runs": len(configs), "trained": len(todo), "commands": len(commands),
+            "seconds": seconds}
+
+
+def _prepare_cifar(lesson, root, workers) -> None:
+    """Notebook 06: its trainings and classifier together, then its evaluations, with its exact arguments."""
+    classifier = lesson.classifier_command(root=root)
+    jobs = list(lesson.train_commands(root=root).values())
+    if not lesson.classifier_path(root).is_file():
+        jobs.append(classifier)
+    with contextlib.redirect_stdout(sys.stderr):
+        run_commands(jobs, workers, quiet=True)
+        fid = lesson.fid_kind()[0]
+        evaluate_many({(v, s): (lesson.run_dir(v, s, root), lesson.evaluate_command(lesson.run_dir(v, s, root), fid,
+                                                                                    root=root))
+                       for v in lesson.variants for s in lesson.seeds}, workers)
 
 
 def main(argv=None) -> int:

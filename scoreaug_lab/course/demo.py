@@ -7,38 +7,33 @@ every sample gets a random quarter turn and a random mirror bit, the identity in
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
-DEMO_CONFIG = dict(data="toy:gmm8", n_train=64, transforms="rot90,flip", aug_prob=1.0, steps=3000,
-                   batch_size=128, lr=3e-3, ema_decay=0.995, log_every=100, ckpt_every=3000)
 DEMO_VARIANTS = ("noaug", "scoreaug")
+DEMO_STEPS = 3000
 
 
-def _one_run(variant: str, seed: int, out: str, steps: int, n_samples: int) -> dict:
-    """Train, sample (omega = 0) and measure one (variant, seed); runs in a worker process."""
-    import torch
+def demo_configs(seeds, steps: int = DEMO_STEPS, variants=DEMO_VARIANTS) -> dict:
+    """{(variant, seed): TrainConfig}: notebook 00's recipe (lessons.Quickstart), one run per variant and seed."""
+    from .lessons import Quickstart
 
-    torch.set_num_threads(1)
-    from ..evaluate.evaluation import draw_samples
+    lesson = Quickstart("teach")
+    return {(v, seed): config for seed in seeds for v, config in lesson.runs(variants, steps, seed).items()}
+
+
+def measure(store, run, n_samples: int) -> dict:
+    """Memorisation and sliced Wasserstein distance of `n_samples` samples (omega = 0), and the train/held-out
+    loss gap at small sigma, of one stored run."""
     from ..evaluate.metrics import memorisation, overfitting_gap, sliced_wasserstein
-    from ..train.loop import TrainConfig, train
 
-    config = TrainConfig(**{**DEMO_CONFIG, "steps": steps}, variant=variant, seed=seed,
-                         out=str(Path(out) / f"{variant}_seed{seed}"), progress=False)
-    t0 = time.perf_counter()
-    state = train(config, resume=False)
-    model, data = state.ema.module.eval(), state.setup.data
-    samples = draw_samples(model, data.data_shape, range(n_samples))
+    model, data = run.model, run.data
+    samples = store.samples(run, n_samples)                 # saved in the run's folder: the figure reuses them
     gap = overfitting_gap(model, data.train, data.heldout, n_per_band=256, seed=0)
-    torch.save(samples, Path(config.out) / "samples.pt")
-    return {"variant": variant, "seed": seed, **memorisation(samples, data.train),
-            "sliced_wasserstein": sliced_wasserstein(samples, data.heldout),
-            "loss_gap_small_sigma": gap[0]["gap"], "seconds": time.perf_counter() - t0}
+    return {"variant": run.config.variant, "seed": run.config.seed, "run": str(run.run_dir),
+            **memorisation(samples, data.train), "sliced_wasserstein": sliced_wasserstein(samples, data.heldout),
+            "loss_gap_small_sigma": gap[0]["gap"]}
 
 
 COLUMNS = [("memorised_fraction", "memorised"), ("mean_nn_distance", "NN dist"),
@@ -61,7 +56,8 @@ def fresh_reference(n_samples: int) -> dict:
     from ..data import load_data
     from ..evaluate.metrics import memorisation
 
-    data = load_data(DEMO_CONFIG["data"], DEMO_CONFIG["n_train"], n_heldout=n_samples)
+    config = next(iter(demo_configs([0]).values()))
+    data = load_data(config.data, config.n_train, n_heldout=n_samples)
     return memorisation(data.heldout, data.train)
 
 
@@ -76,19 +72,18 @@ def format_table(summary: dict, seeds, reference: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def write_figure(rows, summary, out: Path) -> Path:
+def write_figure(rows, summary, store, runs: dict, n_samples: int, out: Path) -> Path:
     import matplotlib.pyplot as plt
-    import torch
 
-    from ..data import load_data
     from ..plotting import scatter_over_training
 
-    train = load_data(DEMO_CONFIG["data"], DEMO_CONFIG["n_train"]).train.numpy()
     seed0 = min(r["seed"] for r in rows)
     fig, axes = plt.subplots(1, len(summary) + 1, figsize=(5 * (len(summary) + 1), 4.6))
     for ax, variant in zip(axes, summary):
-        samples = torch.load(out / f"{variant}_seed{seed0}" / "samples.pt", weights_only=True).numpy()
-        scatter_over_training(ax, samples, train, f"{variant} (seed {seed0}): samples over training points")
+        run = runs[variant, seed0]
+        samples = store.samples(run, n_samples).numpy()
+        scatter_over_training(ax, samples, run.data.train.numpy(),
+                              f"{variant} (seed {seed0}): samples over training points")
         ax.set_xlim(-1.4, 1.4)
         ax.set_ylim(-1.4, 1.4)
     ax = axes[-1]
@@ -108,32 +103,34 @@ def write_figure(rows, summary, out: Path) -> Path:
     return path
 
 
-def run_demo(out="runs/demo", seeds=(0, 1, 2), steps: int = DEMO_CONFIG["steps"], n_samples: int = 1000,
-             variants=DEMO_VARIANTS, workers: int | None = None) -> dict:
+def run_demo(out="runs/demo", seeds=(0, 1, 2), steps: int = DEMO_STEPS, n_samples: int = 1000,
+             variants=DEMO_VARIANTS, workers: int | None = None, root=None) -> dict:
+    """Train (through the run store at `root`, default $SCOREAUG_RUNS or runs/store: notebook 00's runs are the
+    demo's seed-0 runs), sample and measure every (variant, seed); the table, figure and results.json in `out`."""
     from ..runs.checkpoint import save_json
+    from ..runs.store import get_store
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    jobs = [(v, s) for v in variants for s in seeds]
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
-    print(f"demo: {len(jobs)} runs ({', '.join(variants)} x seeds {list(seeds)}), {steps} steps each, "
-          f"{workers} worker process(es)", flush=True)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_one_run, v, s, str(out), steps, n_samples) for v, s in jobs]
-        rows = []
-        for fut in futures:
-            rows.append(fut.result())
-            r = rows[-1]
-            print(f"  {r['variant']:<9} seed {r['seed']}: memorised {r['memorised_fraction']:.3f} "
-                  f"({r['seconds']:.1f} s)", flush=True)
+    configs = demo_configs(seeds, steps, variants)
+    store = get_store(root)
+    print(f"demo: {len(configs)} runs ({', '.join(variants)} x seeds {list(seeds)}), {steps} steps each, "
+          f"in the run store {store.root}", flush=True)
+    runs = store.get_many(configs, workers=workers, desc="demo")
+    rows = []
+    for (variant, seed), run in runs.items():
+        rows.append(measure(store, run, n_samples))
+        print(f"  {variant:<9} seed {seed}: memorised {rows[-1]['memorised_fraction']:.3f}", flush=True)
     summary = summarise(rows)
     reference = fresh_reference(n_samples)
     table = format_table(summary, seeds, reference)
-    figure = write_figure(rows, summary, out)
+    figure = write_figure(rows, summary, store, runs, n_samples, out)
     elapsed = time.perf_counter() - t0
-    save_json({"config": DEMO_CONFIG | {"steps": steps}, "seeds": list(seeds), "runs": rows,
-               "summary": summary, "fresh_data": reference, "seconds": elapsed}, out / "results.json")
+    recipe = next(iter(configs.values())).to_dict()
+    save_json({"recipe": {k: v for k, v in recipe.items() if k not in ("variant", "seed", "out", "progress")},
+               "seeds": list(seeds), "runs": rows, "summary": summary, "fresh_data": reference, "seconds": elapsed},
+              out / "results.json")
     print(table)
     print(f"figure: {figure}   results: {out / 'results.json'}   total {elapsed:.1f} s")
     return {"rows": rows, "summary": summary, "table": table, "figure": str(figure), "seconds": elapsed}

@@ -5,12 +5,13 @@ class, into the same store).
     lesson = lessons.get("04")                   # teaching or test size from SCOREAUG_SIZE
     runs = get_store().get_many(lesson.toy_configs())   # {(n_train, seed): Run}, missing ones trained
     lesson.configs()                             # every run the notebook asks the store for
-    prepare.prepare(["04", "05"], workers=2)     # what `scoreaug-lab prepare 04 05` does (prepare.py)
+    cli.prepare.prepare(["04", "05"], workers=2) # what `scoreaug-lab prepare 04 05` does
 
 Lessons whose runs come from the store (00, 01, 04, 05, 07) list TrainConfigs built from the recipes of
 `presets` (toy_config, digits_config, mixture_config); notebook 06 teaches the command line, so its lesson
-lists the `scoreaug-lab train`, `classifier` and `evaluate` argument lists it runs (`prepare.run_cli`, or
-several at once in worker processes with `prepare.run_commands`), with run folders under <store>/06_cifar10. A notebook reads
+lists the `scoreaug-lab train`, `classifier` and `evaluate` argument lists it runs (`cli.runner.run_cli`, or
+several at once in worker processes with `cli.runner.run_commands`), with run folders under <store>/06_cifar10. A
+notebook reads
 its sizes and seeds from its lesson and may change them (an exercise): the lesson builds the configs of
 whatever it is given, so a changed setting is simply a run the store does not hold yet.
 """

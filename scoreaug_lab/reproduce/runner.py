@@ -1,9 +1,10 @@
-"""Parallel, resumable execution of the suite: N worker processes (spawned, one torch thread each), a tqdm
-progress bar with a time estimate, and every finished piece reused on a rerun.
+"""Parallel, resumable execution of the suite: the toolkit's worker pool (runs.workers.WorkerPool: spawned
+processes of one torch thread each), a tqdm progress bar with a time estimate, and every finished piece reused.
 
 Layout under DIR:
     classifiers/<name>.pt (+ .json)     the proxy-FID feature network and the orientation classifier
-    runs/<run name>/                    a training run folder (config.json, metrics.jsonl, checkpoint.pt),
+    runs/<store key>/                   a run store (runs.store.RunStore): each run's folder (config.json,
+                                        metrics.jsonl, checkpoint.pt) named by the store's key of its config,
                                         plus measures.json and samples_head.pt once measured
 
 Reuse: a classifier whose .json records the same settings is kept; a run folder resumes from its checkpoint
@@ -17,12 +18,13 @@ import json
 import os
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 
-from ..runs.workers import init_worker
-from .suite import RunSpec, config_hash
+from ..runs.keys import digest
+from ..runs.store import RunStore
+from ..runs.workers import JobFailed, WorkerPool
+from ..train.config import TrainConfig
+from .suite import RunSpec
 
 MEASURES_FILE = "measures.json"
 TRAIN_SHARE = 0.75       # of a run's estimated cost, for the progress bar
@@ -95,14 +97,14 @@ class SuiteRunner:
         self.worker_cpu = {}     # worker pid -> CPU seconds it used (start-up included), this invocation
         self.class_dir = self.out / "classifiers"
         self.class_dir.mkdir(parents=True, exist_ok=True)
-        (self.out / "runs").mkdir(parents=True, exist_ok=True)
+        self.store = RunStore(self.out / "runs")
 
     def run_dir(self, spec: RunSpec) -> Path:
-        return self.out / "runs" / spec.name
+        return self.store.folder(TrainConfig.from_dict(spec.config))
 
     def measure_key(self, spec: RunSpec, infos: dict) -> str:
         used = {name: infos[name].get("spec") for name in (spec.measure["proxy"], spec.measure["orientation"])}
-        return config_hash({"config": spec.config, "measure": spec.measure, "classifiers": used})
+        return digest({"config": spec.config, "measure": spec.measure, "classifiers": used})
 
     def _stored_classifier(self, name: str, spec: dict):
         info = _read_json(self.class_dir / f"{name}.json")
@@ -131,7 +133,7 @@ class SuiteRunner:
                    desc="reproduce", dynamic_ncols=True,
                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} work units "
                               "[{elapsed} elapsed, {remaining} left]")
-        trained, ready, in_flight, train_seconds = [], deque(), {}, {}
+        trained, ready, train_seconds = [], deque(), {}
         specs = {s.name: s for s in self.runs}
 
         def payload_of(spec, measured=True):
@@ -140,60 +142,49 @@ class SuiteRunner:
                     "key": self.measure_key(spec, infos) if measured else None,
                     **train_seconds.get(spec.name, {})}
 
-        def classifiers_ready():
-            return not todo_classifiers and all(k != "classifier" for k, _ in in_flight.values())
+        def fill(pool):
+            while len(pool.running) < self.workers:
+                if todo_classifiers:
+                    name = todo_classifiers.popleft()
+                    payload = {"spec": self.classifiers[name], "path": str(self.class_dir / f"{name}.pt")}
+                    pool.submit(("classifier", name), _job, "classifier", payload)
+                elif ready:
+                    spec = ready.popleft()
+                    pool.submit(("measure", spec.name), _job, "measure", payload_of(spec))
+                elif to_train:
+                    spec = to_train.popleft()
+                    kind = "run" if classifiers_ready(pool) else "train"   # measure at once when possible
+                    pool.submit((kind, spec.name), _job, kind, payload_of(spec, kind == "run"))
+                else:
+                    return
 
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=init_worker) as pool:
-            def fill():
-                while len(in_flight) < self.workers:
-                    if todo_classifiers:
-                        name = todo_classifiers.popleft()
-                        payload = {"spec": self.classifiers[name], "path": str(self.class_dir / f"{name}.pt")}
-                        in_flight[pool.submit(_job, "classifier", payload)] = ("classifier", name)
-                    elif ready:
-                        spec = ready.popleft()
-                        in_flight[pool.submit(_job, "measure", payload_of(spec))] = ("measure", spec.name)
-                    elif to_train:
-                        spec = to_train.popleft()
-                        kind = "run" if classifiers_ready() else "train"   # measure at once when possible
-                        in_flight[pool.submit(_job, kind, payload_of(spec, kind == "run"))] = (kind, spec.name)
+        def classifiers_ready(pool):
+            return not todo_classifiers and all(kind != "classifier" for kind, _ in pool.running)
+
+        try:
+            with WorkerPool(self.workers) as pool:
+                fill(pool)
+                for (kind, name), (value, (pid, cpu)) in pool.results():
+                    self.worker_cpu[pid] = cpu
+                    if kind == "classifier":
+                        infos[name] = value
+                        bar.update(classifier_cost(self.classifiers[name]))
+                    elif kind == "train":
+                        train_seconds[name] = value
+                        trained.append(specs[name])
+                        bar.update(specs[name].cost * TRAIN_SHARE)
                     else:
-                        return
-
-            fill()
-            try:
-                while in_flight:
-                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        kind, name = in_flight.pop(future)
-                        try:
-                            value, (pid, cpu) = future.result()
-                            self.worker_cpu[pid] = cpu
-                        except Exception as err:  # reported with the job's name, then stop
-                            message = str(err).splitlines()[0] if str(err) else type(err).__name__
-                            raise RunFailed(f"{kind} job {name} failed: {message} (what finished is kept; rerun the "
-                                            "same command to resume)") from err
-                        if kind == "classifier":
-                            infos[name] = value
-                            bar.update(classifier_cost(self.classifiers[name]))
-                        elif kind == "train":
-                            train_seconds[name] = value
-                            trained.append(specs[name])
-                            bar.update(specs[name].cost * TRAIN_SHARE)
-                        else:
-                            results[name] = value
-                            bar.update(specs[name].cost * (1 - TRAIN_SHARE if kind == "measure" else 1))
-                    if classifiers_ready():
+                        results[name] = value
+                        bar.update(specs[name].cost * (1 - TRAIN_SHARE if kind == "measure" else 1))
+                    if classifiers_ready(pool):
                         ready.extend(trained)
                         trained.clear()
-                    fill()
-            except BaseException:
-                for future in in_flight:
-                    future.cancel()
-                raise
-            finally:
-                bar.n = min(bar.n, bar.total)
-                bar.close()
+                    fill(pool)
+        except JobFailed as err:
+            raise RunFailed(str(err).replace("ask again", "rerun the same command")) from err
+        finally:
+            bar.n = min(bar.n, bar.total)
+            bar.close()
         return results, infos
 
 

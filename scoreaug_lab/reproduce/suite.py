@@ -13,11 +13,10 @@ turns it into the list of runs every claim needs (a run shared by two claims is 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 
 from ..presets import PAPER_BATCH, PAPER_STEPS, get_preset
+from ..runs.keys import digest
 from ..transforms import PAPER_TRANSFORMS
 
 ARMS = {
@@ -131,7 +130,7 @@ BUDGETS = {
 
 @dataclass(frozen=True)
 class RunSpec:
-    name: str                     # folder name under DIR/runs
+    name: str                     # the run's name in the report (its folder is the store's key)
     arm: str
     data_label: str
     n_train: int
@@ -151,10 +150,6 @@ def resolve_size(data: str, size) -> int:
     if family == "digits":
         return 1797 - 10 * DIGITS_HELDOUT_PER_CLASS
     return read_cifar10_npz(option)[0].shape[0] if option else 50_000
-
-
-def config_hash(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def arm_config(budget: Budget, cells: Cells, arm: str, n_train: int, cap: Capacity, seed: int) -> dict:
@@ -201,7 +196,7 @@ def build_runs(budget: Budget, with_extra: bool = False) -> list[RunSpec]:
         n = resolve_size(cells.data, size)
         for seed in budget.seeds:
             config = arm_config(budget, cells, arm, n, cap, seed)
-            name = f"{cells.label}-n{n}-{cap.label}-{arm}-s{seed}-{config_hash(config)}"
+            name = f"{cells.label}-n{n}-{cap.label}-{arm}-s{seed}-{digest(config)}"
             if name in seen:
                 continue
             seen.add(name)
@@ -228,4 +223,4 @@ def classifier_specs(budget: Budget, with_extra: bool = False) -> dict:
 
 
 __all__ = ["ARMS", "GRID_ARMS", "CLAIM3_ARMS", "CLAIM4_ARMS", "Capacity", "Cells", "Budget", "BUDGETS", "RunSpec",
-           "build_runs", "classifier_specs", "resolve_size", "config_hash", "data_label"]
+           "build_runs", "classifier_specs", "resolve_size", "data_label"]

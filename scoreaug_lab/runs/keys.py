@@ -40,13 +40,17 @@ def check_training_allowed(what: str) -> None:
                                 "here (fill the store with `scoreaug-lab prepare`)")
 
 
+def digest(value) -> str:
+    """10 hex digits that name `value` (JSON-able), the same for equal values: every cache key of the toolkit."""
+    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
 def config_key(config: TrainConfig) -> str:
     """A readable, stable folder name for a configuration: <data>_<variant>_n<n_train>_<10 hex digits>."""
     fields = {k: v for k, v in config.to_dict().items() if k not in KEY_EXCLUDES}
-    digest = hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:10]
     data = "".join(c if c.isalnum() else "-" for c in config.data)
-    return f"{data}_{config.variant}_n{config.n_train}_{digest}"
+    return f"{data}_{config.variant}_n{config.n_train}_{digest(fields)}"
 
 
 __all__ = ["ENV_RUNS", "ENV_FORBID", "DEFAULT_ROOT", "KEY_EXCLUDES", "project_root", "default_root", "TrainingForbidden",
-           "check_training_allowed", "config_key"]
+           "check_training_allowed", "config_key", "digest"]

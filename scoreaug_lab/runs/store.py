@@ -41,7 +41,7 @@ from .keys import (
 from .workers import (
     BUSY_POLL_S, ENV_WORKERS, TrainingProgress, available_cpus, estimated_seconds, init_worker, resolve_workers,
     train_in_workers)
-from .folder import list_runs, load_run, read_metrics
+from .folder import Run, list_runs, load_run
 from ..sampling import sample
 from ..train.loop import train_iter
 

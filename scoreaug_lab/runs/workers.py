@@ -1,7 +1,7 @@
 """Training runs in worker processes: how many (the cores this process may use, $SCOREAUG_WORKERS), what a
 batch of runs will cost (the progress bar's time estimate), the progress of runs training elsewhere (read from
 their run folders' metric logs), and the worker process itself (one torch thread; it stops, checkpointed, when
-its parent dies). `RunStore.get_many` and `scoreaug-lab reproduce` run their workers with these."""
+its parent dies), and the one pool of such processes that everything parallel in the toolkit runs in."""
 from __future__ import annotations
 
 import json
@@ -181,41 +181,79 @@ def train_worker(config: dict, folder: str, device: str) -> int:
             time.sleep(BUSY_POLL_S)
 
 
-def train_in_workers(root: Path, todo: dict, workers: int, meter: TrainingProgress, device: str = "cpu") -> None:
-    """Train each config of `todo` ({key: config}) into root/<key> in `workers` spawned processes; the first
-    failure stops the others at a step boundary (what finished is kept) and is raised, naming the run."""
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker)
-    futures = {pool.submit(train_worker, config.to_dict(), str(root / key), device): key
-               for key, config in todo.items()}
-    pending = set(futures)
-    try:
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            meter.poll([futures[f] for f in pending])
+class JobFailed(RuntimeError):
+    """A job of a worker pool failed (what finished is kept)."""
+
+
+class WorkerPool:
+    """The toolkit's one process pool: `workers` spawned processes of one torch thread each (`init_worker`), jobs
+    submitted by name and collected as they finish. Training runs (`RunStore.get_many`), command lines
+    (`cli.runner.run_commands`), the demo and the reproduction all run through it. On any failure or interrupt the
+    jobs not started are cancelled and the running ones get a SIGINT, which stops a training at its next step
+    boundary with that step checkpointed.
+
+        with WorkerPool(2) as pool:
+            pool.submit("a", train_worker, config, folder, "cpu")
+            for name, result in pool.results(poll=lambda running: ...):   # as they finish
+                ...
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker)
+        self._running: dict = {}                 # future -> job name
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def submit(self, name, function, *args) -> None:
+        self._running[self._pool.submit(function, *args)] = name
+
+    @property
+    def running(self) -> list:
+        return list(self._running.values())
+
+    def results(self, poll=None, every: float = 0.5):
+        """Yield (name, result) as jobs finish (more may be submitted meanwhile); `poll(running names)` is called
+        every `every` seconds; a failed job raises JobFailed naming it."""
+        while self._running:
+            done, _ = wait(self._running, timeout=every if poll else None, return_when=FIRST_COMPLETED)
+            if poll is not None:
+                poll([n for f, n in self._running.items() if f not in done])
             for future in done:
-                key = futures[future]
+                name = self._running.pop(future)
                 try:
-                    future.result()
-                except Exception as err:  # noqa: BLE001 - named and re-raised below
+                    result = future.result()
+                except Exception as err:  # noqa: BLE001 - named and re-raised
                     message = str(err).splitlines()[0] if str(err) else type(err).__name__
-                    raise RuntimeError(f"training {key} failed in a worker process: {message} (what finished "
-                                       "is kept; ask again to resume)") from err
-                meter.finish(key)
-    except BaseException as err:
-        for future in futures:
-            future.cancel()
-        if not isinstance(err, KeyboardInterrupt):   # a Ctrl-C reaches the workers too (one process group)
-            # stop the others at a step boundary (training checkpoints the last completed step on Ctrl-C)
-            for process in list(getattr(pool, "_processes", {}).values()):
-                if process.is_alive():
-                    try:
-                        os.kill(process.pid, signal.SIGINT)
-                    except OSError:
-                        pass
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+                    job = " job ".join(map(str, name)) if isinstance(name, tuple) else str(name)
+                    raise JobFailed(f"{job} failed in a worker process: {message} (what finished is kept; "
+                                    "ask again to resume)") from err
+                yield name, result
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if error is not None:
+            for future in self._running:
+                future.cancel()
+            if not isinstance(error, KeyboardInterrupt):     # a Ctrl-C reaches the workers too (one group)
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    if process.is_alive():
+                        try:
+                            os.kill(process.pid, signal.SIGINT)
+                        except OSError:
+                            pass
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def train_in_workers(root: Path, todo: dict, workers: int, meter: TrainingProgress, device: str = "cpu") -> None:
+    """Train each config of `todo` ({key: config}) into root/<key> in `workers` processes; the first failure stops
+    the others at a step boundary (what finished is kept) and is raised, naming the run."""
+    with WorkerPool(workers) as pool:
+        for key, config in todo.items():
+            pool.submit(key, train_worker, config.to_dict(), str(root / key), device)
+        for key, _ in pool.results(poll=meter.poll):
+            meter.finish(key)
 
 
 __all__ = ["available_cpus", "resolve_workers", "estimated_seconds", "TrainingProgress", "init_worker",
-           "train_worker", "train_in_workers", "ENV_WORKERS", "BUSY_POLL_S"]
+           "train_worker", "train_in_workers", "JobFailed", "WorkerPool", "ENV_WORKERS", "BUSY_POLL_S"]

@@ -1,10 +1,10 @@
-"""Preparing a class: `prepare` trains every run the walkthrough notebooks ask for (their `lessons`) into the run
-store, and notebook 06's command lines, classifier and evaluations into <store>/06_cifar10, so that notebooks
-then only load. `run_cli` runs one `scoreaug-lab` command in this process (what notebook 06 shows),
+"""`scoreaug-lab` commands run from Python: `run_cli` runs one in this process (what notebook 06 shows),
 `run_commands` several at once in worker processes, `evaluate_many` the evaluations of several runs (each saved
-next to its run and reused while the run is unchanged).
+next to its run and reused while the run is unchanged). `scoreaug-lab prepare` (prepare.py) runs notebook 06's
+commands with them.
 
-    prepare(["04", "05"], workers=2)             # what `scoreaug-lab prepare 04 05` does
+    run_cli("train", "--preset", "cifar10-cpu", "--out", "runs/c10")
+    run_commands([["train", ...], ["classifier", ...]], workers=2)
 """
 from __future__ import annotations
 
@@ -12,26 +12,23 @@ import contextlib
 import io
 import json
 import shlex
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
-from .lessons import LESSONS, CifarScale, get
+from ..runs.workers import WorkerPool
 
 
 # --- the command line, run from a notebook ------------------------------------------------------------------
 def run_cli(*argv, quiet: bool = False) -> str:
     """Run `scoreaug-lab ARGV` in this process (exactly what the shell command does); print the command, and its
     output unless quiet. Returns what it printed; raises RuntimeError when it fails."""
-    from .. import cli
+    from . import main
     argv = [str(a) for a in argv]
     print("$ scoreaug-lab " + shlex.join(argv), flush=True)
     _check_allowed(argv)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = cli.main(argv)
+        code = main(argv)
     if not quiet:
         print(printed.getvalue(), end="", flush=True)
     if code != 0:
@@ -41,11 +38,11 @@ def run_cli(*argv, quiet: bool = False) -> str:
 
 def _cli_worker(argv: list) -> tuple[int, str, str]:
     """Run one command in a worker process (one torch thread, run_store.init_worker); (exit code, stdout, stderr)."""
-    from .. import cli
+    from . import main
     out, err = io.StringIO(), io.StringIO()
     clock = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(argv)
+        code = main(argv)
     return code, out.getvalue() + f"   ({time.perf_counter() - clock:.1f} s)\n", err.getvalue()
 
 
@@ -57,7 +54,7 @@ def run_commands(commands, workers: int | None = None, quiet: bool = False) -> l
     when it ends (unless quiet); returns the outputs in order; raises RuntimeError naming a failed command."""
     commands = [[str(a) for a in argv] for argv in commands]
     from ..runs.store import resolve_workers
-    busy = [i for i, argv in enumerate(commands) if not _nothing_to_do(argv)]
+    busy = [i for i, argv in enumerate(commands) if not nothing_to_do(argv)]
     outputs: dict[int, str] = {}
     for i, argv in enumerate(commands):
         if i not in busy:
@@ -72,19 +69,19 @@ def run_commands(commands, workers: int | None = None, quiet: bool = False) -> l
         _check_allowed(commands[i])
         print("$ scoreaug-lab " + shlex.join(commands[i]), flush=True)
     print(f"   ({len(busy)} commands in {workers} worker processes of one thread each)", flush=True)
-    from ..runs.store import init_worker
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker) as pool:
-        futures = {i: pool.submit(_cli_worker, commands[i]) for i in busy}
-        for i, future in futures.items():
-            code, out, err = future.result()
-            if not quiet:
-                print(f"[{_label(commands[i])}] {out}", end="", flush=True)
+    shown = 0                                       # outputs are printed in the commands' order
+    with WorkerPool(workers) as pool:
+        for i in busy:
+            pool.submit(i, _cli_worker, commands[i])
+        for i, (code, out, err) in pool.results():
             if code != 0:
-                for other in futures.values():
-                    other.cancel()
                 raise RuntimeError(f"scoreaug-lab {shlex.join(commands[i])} exited with code {code}: "
                                    f"{err.strip().splitlines()[-1] if err.strip() else ''}")
             outputs[i] = out
+            while shown < len(busy) and busy[shown] in outputs:
+                if not quiet:
+                    print(f"[{_label(commands[busy[shown]])}] {outputs[busy[shown]]}", end="", flush=True)
+                shown += 1
     return [outputs[i] for i in range(len(commands))]
 
 
@@ -96,32 +93,32 @@ def _label(argv: list) -> str:
     return argv[0]
 
 
-def _train_config(argv: list):
+def train_config_of(argv: list):
     """The TrainConfig of a `train` argument list (None for other commands)."""
     if not argv or argv[0] != "train":
         return None
-    from ..cli import build_parser
-    from ..cli.train import train_config_from_args
+    from . import build_parser
+    from .train import train_config_from_args
     return train_config_from_args(build_parser().parse_args(argv))
 
 
 def _train_finished(argv: list) -> bool:
     from ..runs.checkpoint import load_checkpoint
     from ..runs.folder import CHECKPOINT
-    config = _train_config(argv)
+    config = train_config_of(argv)
     path = Path(config.out) / CHECKPOINT
     return path.is_file() and int(load_checkpoint(path, map_location="cpu")["step"]) >= config.steps
 
 
-def _nothing_to_do(argv: list) -> bool:
+def nothing_to_do(argv: list) -> bool:
     return bool(argv) and argv[0] == "train" and "--fresh" not in argv and _train_finished(argv)
 
 
 def _check_allowed(argv: list) -> None:
     """SCOREAUG_FORBID_TRAINING: a `train` that would train, or a `classifier`, raises TrainingForbidden."""
     from ..runs.store import check_training_allowed
-    if argv and argv[0] == "train" and not _nothing_to_do(argv):
-        check_training_allowed(f"the run folder {_train_config(argv).out}")
+    if argv and argv[0] == "train" and not nothing_to_do(argv):
+        check_training_allowed(f"the run folder {train_config_of(argv).out}")
     elif argv and argv[0] == "classifier":
         check_training_allowed("the proxy-FID classifier")
 
@@ -179,64 +176,5 @@ def _record_evaluation(run_dir, argv) -> None:
     save_json({"argv": [str(a) for a in argv], "step": _checkpoint_step(run_dir)}, Path(run_dir) / EVAL_COMMAND)
 
 
-# --- prepare ---------------------------------------------------------------------------------------------------
-def prepare(names=None, size: str | None = None, root=None, workers: int | None = None, progress: bool = True,
-            log=print) -> dict:
-    """Train every run the notebooks `names` (default: all) need into the store at `root` (default
-    $SCOREAUG_RUNS, else the project's runs/store): the store runs of all of them at once in `workers`
-    processes, then notebook 06's commands (its trainings and classifier in parallel, then its evaluations).
-    Resumable: what is finished is reused, a partial run resumes. Returns a summary dict."""
-    from ..runs.store import estimated_seconds, get_store, resolve_workers
-    chosen = [get(n, size) for n in (names or list(LESSONS))]
-    store = get_store(root)
-    configs, seen = [], set()
-    for lesson in chosen:
-        for config in lesson.configs():
-            key = json.dumps(config.to_dict(), sort_keys=True, default=str)
-            if key not in seen:
-                seen.add(key)
-                configs.append(config)
-    todo = store.pending(configs)
-    commands = [c for lesson in chosen for c in lesson.commands(store.root)]
-    train_cmds = [c for c in commands if c[0] in ("train", "classifier") and not _nothing_to_do(c)
-                  and not (c[0] == "classifier" and Path(c[c.index("--out") + 1]).is_file())]
-    n_workers = resolve_workers(workers, max(1, len(todo) + len(train_cmds)), store.device)
-    estimate = (sum(estimated_seconds(c) for c in todo)
-                + sum(estimated_seconds(_train_config(c)) if c[0] == "train" else 60.0 for c in train_cmds))
-    log(f"prepare {', '.join(lesson.notebook for lesson in chosen)} at size {chosen[0].size if chosen else size} "
-        f"into {store.root}: {len(configs) - len(todo)} of {len(configs)} store runs ready, {len(todo)} to train"
-        + (f", {len(commands)} commands of notebook 06" if commands else "")
-        + f"; {n_workers} worker process(es); estimated {estimate / n_workers / 60:.1f} min on a 2-core CPU "
-        "(evaluations not counted)")
-    clock = time.perf_counter()
-    if todo:
-        store.get_many(todo, workers=n_workers, progress=progress, desc="prepare")
-    requests = [r for lesson in chosen for r in lesson.sample_requests()]
-    if requests:
-        log(f"prepare: drawing the samples the notebooks show ({len(requests)} sets), saved in the run folders")
-        for config, n in requests:
-            store.samples(store.get(config), n)
-    for lesson in chosen:
-        if isinstance(lesson, CifarScale):
-            _prepare_cifar(lesson, store.root, workers)
-    seconds = time.perf_counter() - clock
-    log(f"prepared in {seconds:.0f} s: {store.root}")
-    return {"root": str(store.root), "runs": len(configs), "trained": len(todo), "commands": len(commands),
-            "seconds": seconds}
-
-
-def _prepare_cifar(lesson: CifarScale, root, workers) -> None:
-    """Notebook 06: its trainings and classifier together, then its evaluations, with its exact arguments."""
-    classifier = lesson.classifier_command(root=root)
-    jobs = list(lesson.train_commands(root=root).values())
-    if not lesson.classifier_path(root).is_file():
-        jobs.append(classifier)
-    with contextlib.redirect_stdout(sys.stderr):
-        run_commands(jobs, workers, quiet=True)
-        fid = lesson.fid_kind()[0]
-        evaluate_many({(v, s): (lesson.run_dir(v, s, root), lesson.evaluate_command(lesson.run_dir(v, s, root), fid,
-                                                                                    root=root))
-                       for v in lesson.variants for s in lesson.seeds}, workers)
-
-
-__all__ = ["prepare", "run_cli", "run_commands", "evaluate_once", "evaluate_many", "EVAL_COMMAND"]
+__all__ = ["EVAL_COMMAND", "evaluate_many", "evaluate_once", "nothing_to_do", "run_cli", "run_commands",
+           "train_config_of"]
