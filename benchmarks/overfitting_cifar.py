@@ -28,11 +28,11 @@ from pathlib import Path
 import torch
 
 from scoreaug_lab.data.images import SHARED_CIFAR_NPZ, local_cifar_npz
-from scoreaug_lab.evaluate.evaluation import draw_samples
 from scoreaug_lab.evaluate.metrics import memorisation, overfitting_gap
 from scoreaug_lab.presets import PAPER_TRANSFORMS
 from scoreaug_lab.runs.checkpoint import atomic_write_text, save_json
 from scoreaug_lab.runs.folder import load_run
+from scoreaug_lab.sampling import sample
 from scoreaug_lab.train.loop import TrainConfig, train
 
 LABELS = {"noaug": "no aug", "clean-omega": "clean-space (omega)", "scoreaug": "ScoreAug"}
@@ -90,7 +90,8 @@ def run_one(args, size: int, variant: str, seed: int) -> dict:
     t0 = time.perf_counter()
     # one evaluation seed for every run: identical probes and noises across variants and seeds
     gap = overfitting_gap(run.model, data.train, data.heldout, n_per_band=args.n_per_band, seed=0, batch_size=128)
-    samples = draw_samples(run.model, data.data_shape, range(args.n_samples), num_steps=args.num_steps)
+    samples = sample(run.model, data.data_shape, range(args.n_samples), num_steps=args.num_steps,
+                     device=run.model.device).float().cpu()
     mem = memorisation(samples, data.train)
     ref = memorisation(data.heldout[: args.n_samples], data.train)
     row = {"size": size, "variant": variant, "seed": seed, "run": str(out), "loss_by_band": gap,

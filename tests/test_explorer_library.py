@@ -12,7 +12,7 @@ from scoreaug_lab.lab.noise_report import noise_draws, noise_report, transform_f
 from scoreaug_lab.lab.sampler_report import sampler_report
 from scoreaug_lab.lab.score_fields import inside_image, log_densities, model_field, pushforward_field, square_grid
 from scoreaug_lab.oracles import MixtureDenoiser
-from scoreaug_lab.sampling import SeededNoise, sample_trajectory
+from scoreaug_lab.sampling import SeededNoise
 from scoreaug_lab.transforms import get_transform, registry
 from scoreaug_lab.transforms.images import ImageTransform
 from scoreaug_lab.transforms.linear import image_noise_summary
@@ -277,13 +277,6 @@ def test_model_field_is_tweedie():
 
 
 # --- sampler_report and the sampler's start noise ------------------------------------------------------------
-def test_states_carry_the_start_noise():
-    seeds = [4, 9, 2]
-    states = list(sample_trajectory(MixtureDenoiser(ring_mixture()), (2,), seeds, num_steps=5))
-    start = SeededNoise(seeds).randn((2,)) * 80.0
-    assert all(st.x_start is states[0].x_start for st in states) and torch.equal(states[0].x_start, start)
-
-
 def test_sampler_report():
     mixture = ring_mixture()
     g = torch.Generator().manual_seed(0)

@@ -167,15 +167,15 @@ def test_cli_digits_train_and_sample_grid(tmp_path, capsys, monkeypatch):
     assert load_run(run, device="cpu").model.label_dim == 10
 
     # evaluate samples a class-conditional run class by class (seed mod 10) unless told otherwise
-    import scoreaug_lab.evaluate.evaluation as evaluation
+    import scoreaug_lab.sampling as sampling
     seen = []
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("labels"))
-        return real_draw_samples(*args, **kwargs)
+        return real_sample(*args, **kwargs)
 
-    real_draw_samples = evaluation.draw_samples
-    monkeypatch.setattr(evaluation, "draw_samples", spy)
+    real_sample = sampling.sample
+    monkeypatch.setattr(sampling, "sample", spy)
     for extra, expected in (([], "cycle"), (["--class-label", "3"], "3"), (["--class-label", "none"], None)):
         capsys.readouterr()
         assert main(["evaluate", "--run", str(run), "--n-samples", "12", "--seed", "5", "--num-steps", "2",

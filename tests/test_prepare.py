@@ -96,7 +96,7 @@ def test_samples_of_a_stored_run_are_saved_in_its_folder(tmp_path, monkeypatch):
     path = store.samples_path(run, 16)
     assert path.is_file() and path.parent.parent == store.folder(config)
     fresh = RunStore(tmp_path)                       # another process, say a notebook after `prepare`
-    monkeypatch.setattr(fresh, "draw", lambda *a, **k: pytest.fail("saved samples were drawn again"))
+    monkeypatch.setattr(fresh, "_draw", lambda *a, **k: pytest.fail("saved samples were drawn again"))
     assert torch.equal(fresh.samples(fresh.get(config), 16), x)
     assert store.samples_path(run, 16, seed=1) != path and store.samples_path(run, 17) != path
 

@@ -4,7 +4,9 @@ import math
 import pytest
 import torch
 
-from scoreaug_lab.sampling import SeededNoise, edm_sigma_steps, parse_seeds, sample, sample_trajectory
+from scoreaug_lab.data import ring_mixture
+from scoreaug_lab.oracles import MixtureDenoiser
+from scoreaug_lab.sampling import SeededNoise, edm_sigma_steps, euler, heun, parse_seeds, sample, start_noise, steps
 
 
 def test_edm_schedule_endpoints_and_monotone():
@@ -66,9 +68,65 @@ def test_ode_solvers_converge_at_their_order():
 
 def test_heun_uses_35_evaluations_for_18_steps():
     d = GaussianDenoiser(torch.zeros(2), 1.0)
-    states = list(sample_trajectory(d, (2,), [0, 1]))
+    states = list(steps(d, torch.randn(2, 2) * 80.0, edm_sigma_steps(18)))
     assert len(states) == 18 and states[-1].nfe == 35 and d.calls == 35
     assert [st.step for st in states] == list(range(1, 19))
+
+
+def _edm_reference(model, x, sigmas, method, churn=0.0, noise=None):
+    """EDM's samplers written out (Algorithm 1, and churn as in Algorithm 2 with S_min = 0, S_max = inf,
+    S_noise = 1): the oracle the toolkit's solvers are checked against."""
+    n = len(sigmas) - 1
+    for i in range(n):
+        s, s_next = float(sigmas[i]), float(sigmas[i + 1])
+        gamma = min(churn / n, math.sqrt(2) - 1)
+        s_hat = s * (1 + gamma)
+        if gamma > 0:
+            x = x + math.sqrt(s_hat**2 - s**2) * noise(x)
+        d = (x - model(x, torch.full((x.shape[0],), s_hat, dtype=x.dtype))) / s_hat
+        x_next = x + (s_next - s_hat) * d
+        if method == "heun" and s_next > 0:
+            d2 = (x_next - model(x_next, torch.full((x.shape[0],), s_next, dtype=x.dtype))) / s_next
+            x_next = x + (s_next - s_hat) * 0.5 * (d + d2)
+        x = x_next
+    return x
+
+
+@pytest.mark.parametrize("method, churn", [("heun", 0.0), ("euler", 0.0), ("heun", 5.0)])
+def test_solvers_take_the_start_and_the_schedule(method, churn):
+    """k-diffusion's shape: heun/euler(model, x, sigmas) from any start down any schedule; `sample` is the seeded
+    start plus the same solver (the samples of the earlier sample_trajectory, seed for seed)."""
+    model = MixtureDenoiser(ring_mixture())
+    seeds, sigmas = [4, 9, 2, 0], edm_sigma_steps(7, 0.01, 20.0, 5.0)
+    x, noise = start_noise((2,), seeds, sigmas[0].item(), torch.float64)
+    assert torch.equal(x, SeededNoise(seeds).randn((2,), torch.float64) * sigmas[0].item())
+    solver = heun if method == "heun" else euler
+    got = solver(model, x.clone(), sigmas, churn=churn, noise=noise)
+    _, reference_noise = start_noise((2,), seeds, sigmas[0].item(), torch.float64)
+    assert torch.allclose(got, _edm_reference(model, x, sigmas, method, churn, reference_noise), rtol=0, atol=1e-12)
+    seeded = sample(model, (2,), seeds, num_steps=7, sigma_min=0.01, sigma_max=20.0, rho=5.0, method=method,
+                    churn=churn, dtype=torch.float64)
+    assert torch.equal(seeded, got)                                              # the same computation
+    other = torch.tensor([[3.0, -1.0]], dtype=torch.float64)                    # any start, any schedule
+    assert torch.allclose(heun(model, other, torch.tensor([5.0, 1.0, 0.0])),
+                          _edm_reference(model, other, torch.tensor([5.0, 1.0, 0.0]), "heun"), atol=1e-12)
+
+
+def test_chunks_give_the_samples_of_one_batch():
+    model = MixtureDenoiser(ring_mixture())
+    whole = sample(model, (2,), range(7), num_steps=6, churn=3.0, dtype=torch.float64)
+    parts = sample(model, (2,), range(7), num_steps=6, churn=3.0, dtype=torch.float64, chunk=3)
+    assert torch.allclose(whole, parts, rtol=0, atol=1e-12)
+    omega = torch.arange(14, dtype=torch.float64).reshape(7, 2)                  # per-sample rows are cut too
+    seen = []
+
+    def spy(x, sigma, omega=None, labels=None):
+        seen.append(omega.shape[0])
+        return model(x, sigma)
+
+    spy.device = model.device
+    sample(spy, (2,), range(7), num_steps=2, omega=omega, chunk=3)
+    assert sorted(set(seen)) == [1, 3]
 
 
 def test_each_sample_owns_its_seed():

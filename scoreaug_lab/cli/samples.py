@@ -113,8 +113,9 @@ def _equivariance_sampler(run, spec):
 
 def cmd_evaluate(args) -> int:
     from ..runs.checkpoint import save_json
-    from ..evaluate.evaluation import GRID_FILE, draw_samples, evaluate_images, evaluate_points
+    from ..evaluate.evaluation import GRID_FILE, evaluate_images, evaluate_points
     from ..runs.folder import load_run
+    from ..sampling import sample
     from ..validation import integer, seed
     integer("--n-samples", args.n_samples, 2, 1_000_000)
     integer("--n-per-band", args.n_per_band, 1, 1_000_000)
@@ -127,8 +128,8 @@ def cmd_evaluate(args) -> int:
     if label_spec is None and run.model.label_dim:
         label_spec = "cycle"  # a class-conditional model samples every class in turn
     labels = _sample_labels(label_spec, seeds, run.model, run.model.device)
-    samples = draw_samples(run.model, run.setup.data.data_shape, seeds, **_sampler_kwargs(args),
-                           **({} if labels is None else {"labels": labels}))
+    samples = sample(run.model, run.setup.data.data_shape, seeds, device=run.model.device, **_sampler_kwargs(args),
+                     **({} if labels is None else {"labels": labels})).float().cpu()
     result = {"run": str(run.run_dir), "step": run.step, "variant": run.config.variant,
               "data": run.config.data, "n_train": run.config.n_train, "sampling_seeds": f"{seeds.start}-{seeds.stop - 1}",
               "sampling_labels": "none (unconditional)" if labels is None else label_spec}

@@ -11,16 +11,9 @@ import torch
 
 from .metrics import (
     MMD_BANDWIDTHS, equivariance_error, memorisation, mmd_rbf, oracle_errors, overfitting_gap, sliced_wasserstein)
-from .sample_io import iter_samples
 
 FID_CHOICES = ("none", "inception", "proxy", "both")
 GRID_FILE = "samples_grid.png"
-
-
-def draw_samples(model, data_shape, seeds, device=None, **sampler_kwargs) -> torch.Tensor:
-    """Samples (len(seeds), *data_shape) float32 on the CPU, one per seed, omega = identity, drawn in chunks
-    (the same samples as one batch); a ValueError when the model produces non-finite samples."""
-    return torch.cat([x for _, x in iter_samples(model, data_shape, seeds, device=device, **sampler_kwargs)])
 
 
 def evaluate_points(model, data, samples: torch.Tensor, n_per_band: int = 512, seed: int = 0) -> dict:

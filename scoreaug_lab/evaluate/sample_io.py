@@ -1,7 +1,7 @@
 """Drawing many samples in bounded memory and writing them as they finish.
 
-Each sample owns its seed (sampling.SeededNoise), so drawing in chunks of seeds gives exactly the samples one
-big batch would. `iter_samples` yields CPU chunks, refusing non-finite samples; `write_samples` streams them
+Each sample owns its seed (sampling.SeededNoise), so drawing in chunks of seeds gives the samples one big batch
+would. `iter_samples` yields CPU chunks, refusing non-finite samples; `write_samples` streams them
 into an .npz (one zip entry written chunk by chunk, readable by numpy.load), or collects them for .pt / .png
 (whose size is checked against the available memory first). A failed write leaves no partial file.
 """
@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..sampling import sample
+from ..sampling import CHUNK, sample
 from ..train.resources import check_fits
 
 SUFFIXES = (".pt", ".npz", ".png")
 MAX_GRID = 1024          # images in one PNG grid
-CHUNK = 1024             # samples drawn at once
 
 
 def iter_samples(model, data_shape, seeds, chunk: int = CHUNK, device=None, **sampler_kwargs):

@@ -14,8 +14,8 @@ transform sampler per point). The leak is SW(unconditioned, data) - SW(condition
 Sampling at omega_T starts from the noise the model was trained with (start_noise="matched"): for noisy space
 (ScoreAug) that is T(sigma_max n), since the model saw T(x0 + sigma n); with plain noise a scaling T leaves the
 model at the wrong noise level (it expects a * sigma), and its samples miss T(data). Clean-space models saw
-T(x0) + sigma n (fresh isotropic noise), so they always start from plain noise. Starting from T(noise) is the
-change of variables x = T u: sample u with u -> T^-1 D(T u; sigma, omega) (`Conjugated`), return T(u).
+T(x0) + sigma n (fresh isotropic noise), so they always start from plain noise. The solver simply starts from
+T(noise): `sampling.heun(model, T(start), sigmas, omega=omega_T)`.
 
     store = get_store()
     result = optimum_leak(store, pair="clean", family="scale", amount=1.0)   # closed-form optima, no training
@@ -32,6 +32,7 @@ from ..diffusion import get_variant
 from ..evaluate.metrics import projected_quantiles, sliced_w2
 from ..optima import variant_optimum
 from ..presets import toy_config
+from ..sampling import edm_sigma_steps, heun, sample, start_noise
 from ..transforms import build_sampler
 from .memorisation_curve import data_key, stored_data
 
@@ -46,34 +47,6 @@ SET_LABELS = {"unconditioned": "without omega", "conditioned_0": "with omega, om
               "conditioned_T": "with omega, omega = omega_T"}
 REF_LABELS = {"data": "to the data", "transformed": "to T(data)", "augmented": "to the augmented data"}
 START_NOISE = {"matched": "as in training (T(noise) for noisy space)", "plain": "plain noise"}
-
-
-class Conjugated:
-    """u -> T^-1 D(T u; sigma, omega) for an invertible T with fixed parameters (1, n_params): sampling u with
-    it from plain noise and returning T(u) equals sampling x with D from T(noise) (exact for affine T, also
-    for every Heun/Euler step). A `Denoiser` like the model it wraps."""
-
-    def __init__(self, model, transform, params: torch.Tensor):
-        if not transform.invertible:
-            raise ValueError(f"transform {transform.name!r} is not invertible: cannot start from T(noise)")
-        self.model, self.transform, self.params = model, transform, params
-        self.omega_dim, self.label_dim, self.sigma_data = model.omega_dim, model.label_dim, model.sigma_data
-
-    @property
-    def device(self):
-        return self.model.device
-
-    def __call__(self, u, sigma, omega=None, labels=None):
-        rows = self.params.expand(u.shape[0], -1)                               # (B, n_params)
-        x = self.transform.apply(u, rows)
-        return self.transform.inverse(self.model(x, sigma, omega=omega, labels=labels).to(u.dtype), rows)
-
-
-def draw_from_transformed_noise(store, model, transform, params, data_shape, n: int, omega=None,
-                                seed: int = 0) -> torch.Tensor:
-    """n samples (n, *data_shape), seeds seed ... seed + n - 1, whose sampling starts from T(sigma_max n)."""
-    u = store.draw(Conjugated(model, transform, params), data_shape, n, omega, seed)
-    return transform.apply(u, params.expand(n, -1))
 
 
 def pair_variants(pair: str) -> tuple[str, str]:
@@ -194,11 +167,14 @@ def sample_sets(store, setting: LeakSetting, n_samples: int, start_noise: str = 
 
 
 def _draw_set(store, setting: LeakSetting, model, omega, n: int, conjugate: bool) -> torch.Tensor:
-    omega = None if omega is None else omega.expand(n, -1)                     # (n, omega_dim)
-    if conjugate:
-        return draw_from_transformed_noise(store, model, setting.transform, setting.params, setting.data.data_shape,
-                                           n, omega)
-    return store.draw(model, setting.data.data_shape, n, omega)
+    """n samples, seeds 0 ... n - 1, from plain noise or (conjugate) from T(noise), as in training."""
+    omega = None if omega is None else omega.expand(n, -1).to(model.device)         # (n, omega_dim)
+    if not conjugate:
+        return sample(model, setting.data.data_shape, range(n), omega=omega, device=model.device).float().cpu()
+    sigmas = edm_sigma_steps()
+    x, noise = start_noise(setting.data.data_shape, range(n), sigmas[0].item(), device=model.device)
+    x = setting.transform.apply(x, setting.params.expand(n, -1).to(x))            # T(sigma_max n)
+    return heun(model, x, sigmas, omega=omega, noise=noise).float().cpu()
 
 
 def reference_sets(setting: LeakSetting, seed: int = 0) -> dict:
@@ -286,7 +262,7 @@ def network_leak(store, pair: str = "clean", family: str = "scale", amount: floa
 
 
 __all__ = ["LEAK_TRANSFORMS", "PAIRS", "PAIR_LABELS", "SETS", "REFERENCES", "SET_LABELS", "REF_LABELS", "START_NOISE",
-           "Conjugated", "draw_from_transformed_noise", "pair_variants", "leak_families", "leak_configs",
+           "pair_variants", "leak_families", "leak_configs",
            "LeakSetting", "optimum_setting", "run_setting", "starts_from_transformed_noise", "sample_sets",
            "reference_sets", "distance_table", "leak_of", "LeakResult", "measure_leak", "optimum_leak",
            "network_leak"]

@@ -15,7 +15,7 @@ import torch
 from .. import validation as V
 from ..denoiser import as_denoiser
 from ..evaluate.metrics import memorisation, sliced_wasserstein
-from ..sampling import METHODS, edm_sigma_steps, sample_trajectory
+from ..sampling import METHODS, edm_sigma_steps, start_noise, steps
 
 
 @dataclass
@@ -33,7 +33,7 @@ class SamplerReport:
 
 def check_settings(num_steps: int, sigma_min: float, sigma_max: float, rho: float, method: str, churn: float) -> dict:
     """The sampler settings as a dict, or a ValueError naming the one that is missing, not finite or out of range
-    (NaN would pass sample_trajectory's own range checks and give NaN samples)."""
+    (NaN would pass the sampler's own range checks and give NaN samples)."""
     settings = dict(num_steps=V.integer("num_steps", num_steps, 1), rho=V.number("rho", rho, 0, low_open=True),
                     sigma_min=V.number("sigma_min", sigma_min, 0, low_open=True),
                     sigma_max=V.number("sigma_max", sigma_max, 0, low_open=True),
@@ -54,17 +54,16 @@ def sampler_report(model, seeds, reference: torch.Tensor, train: torch.Tensor, n
     seeds = list(seeds)
     model = as_denoiser(model)
     n_traj = min(int(n_trajectories), len(seeds))
-    path, state = [], None
-    for state in sample_trajectory(model, tuple(reference.shape[1:]), seeds, device=model.device, **settings):
-        if not path:
-            path.append(state.x_start[:n_traj].cpu())
+    sigmas = edm_sigma_steps(settings["num_steps"], sigma_min, sigma_max, rho)
+    x, noise = start_noise(tuple(reference.shape[1:]), seeds, sigmas[0].item(), device=model.device)
+    path, state = [x[:n_traj].cpu()], None
+    for state in steps(model, x, sigmas, method=method, churn=settings["churn"], noise=noise):
         path.append(state.x[:n_traj].cpu())
     samples = state.x.cpu().float()
     finite = samples[torch.isfinite(samples).all(1)]
     swd = sliced_wasserstein(finite, reference, n_projections=n_projections) if finite.shape[0] >= 1 else float("nan")
     mem = memorisation(finite, train) if finite.shape[0] else {"memorised_fraction": float("nan"),
                                                                "mean_nn_distance": float("nan")}
-    sigmas = edm_sigma_steps(settings["num_steps"], sigma_min, sigma_max, rho)
     return SamplerReport(samples, torch.stack(path, dim=1).float(), sigmas, state.nfe, swd, **mem)
 
 

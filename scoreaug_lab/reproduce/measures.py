@@ -49,7 +49,7 @@ def curve_summary(curve: list[dict], steps: int) -> dict:
 def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") -> dict:
     """Every measure of one finished run (see the module note), as one JSON-able dict."""
     from ..evaluate.classifier import load_classifier
-    from ..evaluate.evaluation import draw_samples
+    from ..sampling import sample
     from ..evaluate.fid import proxy_fid_kid
     from ..evaluate.metrics import memorisation, overfitting_gap
     from .orientation import judged_rotated, load_orientation_classifier
@@ -62,7 +62,8 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     bands = overfitting_gap(model, data.train, data.heldout, n_per_band=measure["n_per_band"], seed=0)
     out.update(loss_by_band=bands, gap=low_band_mean(bands, "gap"), train_loss=low_band_mean(bands, "train"),
                heldout_loss=low_band_mean(bands, "heldout"))
-    samples = draw_samples(model, data.data_shape, range(measure["n_samples"]), num_steps=measure["sampler_steps"])
+    samples = sample(model, data.data_shape, range(measure["n_samples"]), num_steps=measure["sampler_steps"],
+                     device=model.device).float().cpu()
     torch.save(samples[:SAMPLES_KEPT].clone(), Path(run_dir) / SAMPLES_FILE)
     mem = memorisation(samples, data.train)
     ref = memorisation(data.heldout[: measure["n_samples"]], data.train)

@@ -238,7 +238,7 @@ class RunStore:
                     return saved
             except (OSError, RuntimeError, ValueError, EOFError):
                 pass   # unreadable: drawn again below
-        samples = self.draw(run.model, run.data.data_shape, n, omega, seed, **sampler_kwargs)
+        samples = self._draw(run.model, run.data.data_shape, n, omega, seed, **sampler_kwargs)
         if path is not None:
             try:
                 atomic_save(samples, path)
@@ -259,9 +259,9 @@ class RunStore:
     def oracle_samples(self, key: tuple, model, data_shape, n: int, seed: int = 0, **sampler_kwargs):
         """Samples of a model that is not a run (an optimal denoiser), memoised under `key`."""
         return self.memo(("oracle", *key, n, seed, tuple(sorted(sampler_kwargs.items()))),
-                         lambda: self.draw(model, data_shape, n, None, seed, **sampler_kwargs))
+                         lambda: self._draw(model, data_shape, n, None, seed, **sampler_kwargs))
 
-    def draw(self, model, data_shape, n: int, omega=None, seed: int = 0, **sampler_kwargs) -> torch.Tensor:
+    def _draw(self, model, data_shape, n: int, omega=None, seed: int = 0, **sampler_kwargs) -> torch.Tensor:
         """Samples (n, *data_shape) of any denoiser, seeds seed ... seed + n - 1, on the CPU (not memoised)."""
         if n < 1:
             raise ValueError(f"number of samples must be >= 1, got {n}")

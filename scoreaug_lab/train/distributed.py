@@ -123,7 +123,7 @@ def rank_step_seed(seed: int, rank: int, step: int) -> int:
     """A seed for rank-local randomness (dropout) at one step, mixed from (seed, rank, step) by numpy's
     SeedSequence (well spread, no collisions between neighbouring ranks or steps)."""
     import numpy as np
-    return int(np.random.SeedSequence([int(seed), int(rank), int(step)]).generate_state(1, np.uint64)[0] >> 1)
+    return int(np.random.SeedSequence([int(seed), int(rank), int(step)]).generate_state(1, np.uint64)[0]) >> 1
 
 
 def mean_over_ranks(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
