@@ -146,24 +146,31 @@ class Equivariance:
 
 
 @torch.no_grad()
+def transformed_pair(denoiser_t, denoiser, transform, rows: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor,
+                     omega_t=None, omega_0=None, labels=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sides of equivariance, (denoiser_t(T y; sigma, omega_t), T denoiser(y; sigma, omega_0)), float64 on
+    the CPU, for y (B, ...), parameter rows (B, n_params) and noise levels (B,): the one computation behind
+    `equivariance_check` and `metrics.equivariance_error`. Oracles compute in float64, networks in float32."""
+    rows, y = rows.double().cpu(), y.double().cpu()
+
+    def run(model, x, omega):
+        dtype = torch.float64 if isinstance(model, OracleDenoiser) else torch.float32
+        device = model.device
+        om = None if omega is None else omega.to(device)
+        lab = None if labels is None else labels.to(device)
+        return model(x.to(device, dtype), sigma.to(device, dtype), omega=om, labels=lab).double().cpu()
+
+    return run(denoiser_t, transform.apply(y, rows), omega_t), transform.apply(run(denoiser, y, omega_0), rows)
+
+
 def equivariance_check(denoiser_t, denoiser, transform, params, y: torch.Tensor, sigma: float,
                        omega_t=None, omega_0=None) -> Equivariance:
     """Compare denoiser_t(T y; sigma, omega_t) with T denoiser(y; sigma, omega_0) for y (B, ...) and one
     parameter row params (1, n_params). For the ScoreAug optimum, denoiser_t = transform_optimum(...,
     "noisy") and denoiser = IdealDenoiser(train); for a model, both are the model (with omega_T and 0)."""
     rows = torch.as_tensor(params, dtype=torch.float64).reshape(1, -1).expand(y.shape[0], -1)
-    y = y.double()
-    ty = transform.apply(y, rows)
-    device = denoiser.device
-    sig = torch.full((y.shape[0],), float(sigma), device=device)
-
-    def run(model, x, omega):  # oracles compute in float64, networks in float32
-        dtype = torch.float64 if isinstance(model, OracleDenoiser) else torch.float32
-        om = None if omega is None else omega.to(device)
-        return model(x.to(device, dtype), sig.to(dtype), omega=om).double().cpu()
-
-    d_ty = run(denoiser_t, ty, omega_t)
-    t_dy = transform.apply(run(denoiser, y, omega_0), rows)
+    sig = torch.full((y.shape[0],), float(sigma), dtype=torch.float64)
+    d_ty, t_dy = transformed_pair(denoiser_t, denoiser, transform, rows, y, sig, omega_t, omega_0)
     diff = (d_ty - t_dy).reshape(y.shape[0], -1)
     norms = diff.norm(dim=1)
     return Equivariance(d_ty, t_dy, (norms / diff.shape[1] ** 0.5).mean().item(),
@@ -171,4 +178,4 @@ def equivariance_check(denoiser_t, denoiser, transform, params, y: torch.Tensor,
 
 
 __all__ = ["OracleDenoiser", "IdealDenoiser", "MixtureDenoiser", "GaussianDenoiser", "TransformOptimum",
-           "transform_optimum", "Equivariance", "equivariance_check"]
+           "transform_optimum", "Equivariance", "equivariance_check", "transformed_pair"]

@@ -5,11 +5,12 @@ A preset fixes the scale of a run (data, model, batch, duration, optimiser, EMA,
 not the experiment: the variant (noaug, clean-omega, scoreaug, ...) is still chosen with --variant, and
 any option given explicitly on the command line overrides the preset's value. A recipe (`toy_config`,
 `digits_config`, `mixture_config`) returns a whole TrainConfig at the walkthrough's teaching or test size
-(SCOREAUG_SIZE, see `notebook.notebook_size`).
+(SCOREAUG_SIZE, see `notebook_size`: the one size policy of notebooks, lessons and recipes).
 """
 from __future__ import annotations
 
-from .course.notebook import notebook_size
+import os
+
 from .diffusion import get_variant
 from .train.config import TrainConfig
 from .transforms import PAPER_TRANSFORMS
@@ -75,8 +76,24 @@ DIGIT_BATCH = {"teach": 32, "test": 16}
 DIGIT_EVALS = {"teach": 5, "test": 1}      # train/held-out evaluations logged during a run (each costs ~2 s)
 
 
+SIZES = ("teach", "test")      # every notebook runs at its teaching size, or its (smaller) test size
+
+
+def notebook_size(size: str | None = None) -> str:
+    """`size`, else $SCOREAUG_SIZE (teach by default): the one size policy of notebooks, lessons and recipes."""
+    size = os.environ.get("SCOREAUG_SIZE", "teach").strip().lower() if size is None else size
+    if size not in SIZES:
+        raise ValueError(f"the size (SCOREAUG_SIZE) must be one of {', '.join(SIZES)}, got {size!r}")
+    return size
+
+
+def by_size(teach, test, size: str | None = None):
+    """`teach` in class, `test` under the test suite: by_size(teach=5000, test=200)."""
+    return test if notebook_size(size) == "test" else teach
+
+
 def _size(size: str | None) -> str:
-    return notebook_size() if size is None else size
+    return notebook_size(size)
 
 
 def toy_config(variant: str = "noaug", transforms: str = "rot90,flip", n_train: int = 64, seed: int = 0,

@@ -87,7 +87,7 @@ _CACHE = {}
 def derived(name):
     if name not in _CACHE:
         f, xs, base, ys, options, _ = MAPS[name]
-        _CACHE[name] = S.pushforward_score(f, xs, base, ys, **options)
+        _CACHE[name] = S.derive_pushforward(f, xs, base, ys, **options)
     return _CACHE[name]
 
 
@@ -186,7 +186,7 @@ def test_edm_identities_are_proved():
     assert len(rows) >= 5
     for row in rows:
         assert row["proved"], row
-    lam = S.edm_coefficients()
+    lam = S.edm_expressions()
     assert sp.simplify(lam["lambda"] * lam["c_out"] ** 2 - 1) == 0
 
 
@@ -285,11 +285,11 @@ GAUSS2 = S.gaussian_logpdf([x1, x2])
 ])
 def test_bad_input_raises_a_named_value_error(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        S.pushforward_score(*args, **kwargs)
+        S.derive_pushforward(*args, **kwargs)
 
 
 def test_domain_makes_a_map_invertible_and_strings_parse():
-    result = S.pushforward_score("x**2", x, "log(x) - x", "y", domain={x: (0, sp.oo)})
+    result = S.derive_pushforward("x**2", x, "log(x) - x", "y", domain={x: (0, sp.oo)})
     assert result.check == "symbolic" and sp.simplify(result.score[0] + 1 / (2 * sp.sqrt(y))) == 0
     assert S.parse_map("(x1, x2 + x1**2)", [x1, x2]) == [x1, x2 + x1**2]
     with pytest.raises(ValueError, match="could not parse"):
@@ -307,7 +307,7 @@ def test_cube_on_the_real_line_is_refused_in_one_sentence():
                         (((x - 1) ** 3, x, S.gaussian_logpdf(x), y), "x = 1"),
                         ((x + sp.sin(x), x, S.gaussian_logpdf(x), y), "x = -pi, pi")):
         with pytest.raises(ValueError, match="vanishes at") as info:
-            S.pushforward_score(*args)
+            S.derive_pushforward(*args)
         message = str(info.value)
         assert where in message and "restrict the domain" in message and "\n" not in message
         assert "DiracDelta" not in message and "Traceback" not in message
@@ -317,7 +317,7 @@ def test_cube_of_a_gamma_variable_is_derived_on_the_half_line():
     """Exercise 2 of notebook 03 with gamma = 3: Y = X**3, X ~ Gamma(2) on x > 0. The inverse is the
     principal root y**(1/3) (no sign/Abs), the Jacobian formula is proved, and the score is
     (2/gamma - 1)/y - (1/gamma) y**(1/gamma - 1) against torch.func and against the closed form."""
-    result = S.pushforward_score(xp**3, xp, sp.log(xp) - xp, y)
+    result = S.derive_pushforward(xp**3, xp, sp.log(xp) - xp, y)
     assert result.inverse == [y ** sp.Rational(1, 3)] and result.check == "symbolic"
     assert not any(e.has(sp.DiracDelta, sp.sign, sp.Abs, sp.Heaviside, sp.Piecewise)
                    for e in result.score + result.transported + result.volume)
@@ -330,9 +330,9 @@ def test_cube_of_a_gamma_variable_is_derived_on_the_half_line():
     independent = pushforward_score(lambda u: 1 / u - 1, lambda u: u ** (1 / 3))(yv)
     assert _relative(result.score_torch(yv).numpy(), independent.numpy()) <= 1e-10
     # a domain given explicitly works the same as a positive symbol
-    explicit = S.pushforward_score("x**3", x, "log(x) - x", "y", domain={x: (0, sp.oo)})
+    explicit = S.derive_pushforward("x**3", x, "log(x) - x", "y", domain={x: (0, sp.oo)})
     assert explicit.check == "symbolic" and S.autograd_agreement(explicit) < 1e-10
-    by_name = S.pushforward_score("x**3", "x", "log(x) - x", "y", domain={"x": (0, "oo")})   # as notebook 03
+    by_name = S.derive_pushforward("x**3", "x", "log(x) - x", "y", domain={"x": (0, "oo")})   # as notebook 03
     assert by_name.domain == {x: (0.0, math.inf)} and by_name.inverse == [y ** sp.Rational(1, 3)]
 
 
@@ -343,7 +343,7 @@ def test_cube_of_a_gamma_variable_is_derived_on_the_half_line():
 ])
 def test_maps_that_are_not_smooth_are_refused_in_one_sentence(map_, match):
     with pytest.raises(ValueError, match=match) as info:
-        S.pushforward_score(map_, x, S.gaussian_logpdf(x), y)
+        S.derive_pushforward(map_, x, S.gaussian_logpdf(x), y)
     assert "\n" not in str(info.value) and "restrict the domain" in str(info.value)
 
 
@@ -351,8 +351,8 @@ def test_cube_in_one_coordinate_of_a_2d_map_is_refused():
     """(x1**3, x2): det J_f = 3 x1^2 vanishes on the line x1 = 0, which random check points miss; the
     DiracDelta in the derived score is caught instead of reaching the torch printer."""
     with pytest.raises(ValueError, match="restrict the domain"):
-        S.pushforward_score([x1**3, x2], [x1, x2], GAUSS2, [y1, y2])
-    ok = S.pushforward_score([x1**3, x2], [x1, x2], GAUSS2, [y1, y2],
+        S.derive_pushforward([x1**3, x2], [x1, x2], GAUSS2, [y1, y2])
+    ok = S.derive_pushforward([x1**3, x2], [x1, x2], GAUSS2, [y1, y2],
                              domain={x1: (0, sp.oo), x2: (-sp.oo, sp.oo)}, check_points=50)
     assert ok.check_passed and S.autograd_agreement(ok, n=50) < 1e-10
 
@@ -369,6 +369,6 @@ def test_any_other_sympy_failure_is_one_value_error(monkeypatch):
 
     monkeypatch.setattr(module, "_function", broken)
     with pytest.raises(ValueError, match=r"sympy could not derive this push-forward \(PrintMethodNotImplementedError") as info:
-        S.pushforward_score(sp.tanh(x), x, S.gaussian_logpdf(x), y)
+        S.derive_pushforward(sp.tanh(x), x, S.gaussian_logpdf(x), y)
     assert "\n" not in str(info.value)
     assert isinstance(info.value.__cause__, PrintMethodNotImplementedError)

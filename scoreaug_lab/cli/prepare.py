@@ -38,7 +38,7 @@ def _add_options(p) -> None:
 
 def cmd_prepare(args) -> int:
     from ..course.lessons import LESSONS, get
-    from ..course.notebook import notebook_size
+    from ..presets import notebook_size
     from ..runs.store import config_key, get_store
     from .common import UsageError
 

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..presets import digits_config, mixture_config, toy_config
+from ..presets import by_size, digits_config, mixture_config, notebook_size, toy_config
 from ..train.config import TrainConfig
-from .notebook import notebook_size
-
-SIZES = ("teach", "test")
 
 
 class Lesson:
@@ -33,13 +30,10 @@ class Lesson:
     notebook = ""
 
     def __init__(self, size: str | None = None):
-        size = notebook_size() if size is None else size
-        if size not in SIZES:
-            raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
-        self.size = size
+        self.size = notebook_size(size)
 
     def by_size(self, teach, test):
-        return teach if self.size == "teach" else test
+        return by_size(teach, test, self.size)
 
     def configs(self) -> list[TrainConfig]:
         """Every run the notebook gets from the run store (none by default)."""

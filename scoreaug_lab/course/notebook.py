@@ -1,4 +1,5 @@
-"""Helpers every walkthrough notebook shares: its size, and tables that render as tables.
+"""Helpers every walkthrough notebook shares: its size (the policy is `presets.by_size`), and tables that render
+as tables.
 
 One environment variable switches every notebook between its teaching size and its test size:
 SCOREAUG_SIZE=teach (default) or SCOREAUG_SIZE=test (what the test suite runs).
@@ -6,23 +7,8 @@ Statistics over seeds (mean_std, fmt) live in `scoreaug_lab.evaluate.summary`; t
 """
 from __future__ import annotations
 
-import os
-
 from ..evaluate.summary import fmt, mean_std
-
-SIZES = ("teach", "test")
-
-
-def notebook_size() -> str:
-    size = os.environ.get("SCOREAUG_SIZE", "teach").strip().lower()
-    if size not in SIZES:
-        raise ValueError(f"SCOREAUG_SIZE must be one of {', '.join(SIZES)}, got {size!r}")
-    return size
-
-
-def by_size(teach, test):
-    """`teach` in class, `test` under the test suite: by_size(teach=5000, test=200)."""
-    return test if notebook_size() == "test" else teach
+from ..presets import SIZES, by_size, notebook_size
 
 
 def escape_cell(value) -> str:

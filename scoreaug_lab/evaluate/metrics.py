@@ -13,6 +13,7 @@ import torch
 from .. import validation as V
 from ..denoiser import as_denoiser
 from ..diffusion import loss_weight, sigma_bands
+from ..oracles import transformed_pair
 from ..scores import ideal_denoiser
 
 MEMORISATION_RATIO = 1.0 / 3.0
@@ -200,8 +201,7 @@ def _non_identity_params(transform, n: int, generator: torch.Generator, tries: i
 
 @torch.no_grad()
 def equivariance_error(model, data: torch.Tensor, sampler, conditioned: bool | None = None, bands=None,
-                       n_per_band: int = 256, seed: int = 0, batch_size: int = 256, labels=None,
-                       device=None) -> dict:
+                       n_per_band: int = 256, seed: int = 0, batch_size: int = 256, labels=None) -> dict:
     """Equivariance error of a denoiser, per transform of `sampler` and per noise band:
 
         e = D(T y; sigma, omega_T) - T D(y; sigma, 0),   y = x0 + sigma n,  x0 from `data` (B, ...)
@@ -216,7 +216,6 @@ def equivariance_error(model, data: torch.Tensor, sampler, conditioned: bool | N
     Identity draws are redrawn. `conditioned` defaults to model.omega_dim > 0."""
     bands = bands or sigma_bands()
     model = as_denoiser(model)
-    device = device or model.device
     if conditioned is None:
         conditioned = model.omega_dim > 0
     if conditioned and model.omega_dim and model.omega_dim != sampler.omega_dim:
@@ -236,17 +235,16 @@ def equivariance_error(model, data: torch.Tensor, sampler, conditioned: bool | N
             abs_sum = rel_sum = 0.0
             for s in range(0, n_per_band, batch_size):
                 part = slice(s, s + batch_size)
-                x0 = data[idx[part]].to(device).float()
-                sb = sig[part].to(device)
-                y = x0 + sb.reshape(-1, *[1] * (x0.ndim - 1)) * noise[part].to(device)
-                pb = params[part].to(device)
+                x0 = data[idx[part]].float()
+                sb = sig[part]
+                y = x0 + sb.reshape(-1, *[1] * (x0.ndim - 1)) * noise[part]
+                pb = params[part]
                 om_t = om_0 = None
                 if conditioned:
                     om_t = sampler.omega_for(transform.name, pb)
                     om_0 = torch.zeros_like(om_t)
-                lab = None if labels is None else labels[idx[part]].to(device)
-                d_ty = model(transform.apply(y, pb), sb, omega=om_t, labels=lab).double()
-                t_dy = transform.apply(model(y, sb, omega=om_0, labels=lab).double(), pb)
+                lab = None if labels is None else labels[idx[part]]
+                d_ty, t_dy = transformed_pair(model, model, transform, pb, y, sb, om_t, om_0, lab)
                 err = (d_ty - t_dy).reshape(x0.shape[0], -1).norm(dim=1)                  # (B,)
                 ref = t_dy.reshape(x0.shape[0], -1).norm(dim=1).clamp(min=1e-12)
                 abs_sum += (err / math.sqrt(y[0].numel())).sum().item()

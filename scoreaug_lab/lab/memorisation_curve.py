@@ -3,7 +3,7 @@ the denoiser's samples, how many of them copy a training point beside the level 
 train/held-out denoising loss of one sigma band; and the curve of memorisation against training-set size
 over the settings visited. Notebooks call it as the OverfittingExplorer does.
 
-Three denoisers of a toy setting (DENOISERS):
+Three denoisers of a toy setting (CURVE_DENOISERS):
   network  a run trained by `run_store` from `presets.toy_config` (not built here: see RunStore.get)
   optimum  the variant's optimal denoiser for the finite training set (`optima.variant_optimum`): it memorises
            perfectly, so its samples are (transformed) training points
@@ -28,7 +28,7 @@ from ..optima import variant_optimum
 from ..oracles import MixtureDenoiser
 from ..transforms import build_sampler
 
-DENOISERS = {"network": "trained network", "optimum": "optimum (memorises)", "truth": "true distribution"}
+CURVE_DENOISERS = {"network": "trained network", "optimum": "optimum (memorises)", "truth": "true distribution"}
 N_HELDOUT = 1000   # held-out points of a toy setting (presets.TOY_TRAINING's n_heldout)
 
 
@@ -140,5 +140,5 @@ class MemorisationCurve:
         return dict(zip(self.sizes(group), self.memorised(group)))
 
 
-__all__ = ["DENOISERS", "N_HELDOUT", "data_key", "stored_data", "oracle_draws", "toy_oracle", "MemorisationPoint",
+__all__ = ["CURVE_DENOISERS", "N_HELDOUT", "data_key", "stored_data", "oracle_draws", "toy_oracle", "MemorisationPoint",
            "memorisation_point", "LossLines", "run_loss_lines", "oracle_loss_lines", "MemorisationCurve"]

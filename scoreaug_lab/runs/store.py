@@ -32,18 +32,18 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import atomic_save, check_run_checkpoint, load_checkpoint
+from ..sampling import sample
 from ..train.config import TrainConfig
+from ..train.loop import train_iter
+from .checkpoint import atomic_save, check_run_checkpoint, load_checkpoint
 from .folder import CHECKPOINT, RunFolderBusy
+from .folder import Run, list_runs, load_run
 from .keys import (
     ENV_FORBID, ENV_RUNS, TrainingForbidden, check_training_allowed, config_key, default_root,
     project_root)
 from .workers import (
     BUSY_POLL_S, ENV_WORKERS, TrainingProgress, available_cpus, estimated_seconds, init_worker, resolve_workers,
     train_in_workers)
-from .folder import Run, list_runs, load_run
-from ..sampling import sample
-from ..train.loop import train_iter
 
 SAMPLES_DIR = "samples"  # in a stored run's folder: the samples drawn from it, saved (`RunStore.samples`)
 MIN_PARALLEL_SECONDS = 10.0   # get_many trains smaller batches (estimated seconds) in this process

@@ -10,18 +10,18 @@
 `from scoreaug_lab import symbolic as S` gives every public name below.
 """
 from .densities import gaussian_logpdf, gaussian_mixture_logpdf, logistic_logpdf, normalising_constant
-from .edm import edm_coefficients, edm_identities, edm_numeric_check
+from .edm import edm_expressions, edm_identities, edm_numeric_check
 from .matrices import (bilinear_rotation_matrix, brightness_matrix, covariance_row, cutout_matrix,
                        format_table, hflip_matrix, image_transform_matrices, nearest_rotation_matrix,
                        noise_covariance_table, rot90_matrix, translate_matrix, vflip_matrix)
 from .numeric import max_relative_error
-from .pushforward import Pushforward, autograd_agreement, parse_map, pushforward_score
+from .pushforward import Pushforward, autograd_agreement, derive_pushforward, parse_map
 
 __all__ = [
     "Pushforward", "autograd_agreement", "bilinear_rotation_matrix", "brightness_matrix", "covariance_row",
-    "cutout_matrix", "edm_coefficients", "edm_identities", "edm_numeric_check", "format_table",
+    "cutout_matrix", "edm_expressions", "edm_identities", "edm_numeric_check", "format_table",
     "gaussian_logpdf", "gaussian_mixture_logpdf", "hflip_matrix", "image_transform_matrices",
     "logistic_logpdf", "max_relative_error", "nearest_rotation_matrix", "noise_covariance_table",
-    "normalising_constant", "parse_map", "pushforward_score", "rot90_matrix", "translate_matrix",
+    "normalising_constant", "parse_map", "derive_pushforward", "rot90_matrix", "translate_matrix",
     "vflip_matrix",
 ]

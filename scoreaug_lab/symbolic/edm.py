@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 
 
-def edm_coefficients(sigma=None, sigma_data=None) -> dict:
+def edm_expressions(sigma=None, sigma_data=None) -> dict:
     """EDM's coefficients as sympy expressions of (sigma, sigma_data) (positive symbols by default)."""
     s = sigma if sigma is not None else sp.Symbol("sigma", positive=True)
     sd = sigma_data if sigma_data is not None else sp.Symbol("sigma_data", positive=True)
@@ -36,7 +36,7 @@ def _variance(expr, standard):
 def edm_identities() -> list[dict]:
     """The identities behind EDM's preconditioning, each proved by simplify(lhs - rhs) == 0.
     x0 = mu + sigma_data z (any distribution with that variance), noise n; z, n independent standard."""
-    c = edm_coefficients()
+    c = edm_expressions()
     s, sd = c["sigma"], c["sigma_data"]
     mu = sp.Symbol("mu", real=True)
     z, n = sp.symbols("z n", real=True)
@@ -76,7 +76,7 @@ def edm_numeric_check(sigmas=None, sigma_data: float = 0.5) -> dict:
 
     sigmas = torch.logspace(-3, 2, 101, dtype=torch.float64) if sigmas is None else torch.as_tensor(
         sigmas, dtype=torch.float64)
-    c = edm_coefficients()
+    c = edm_expressions()
     values = dict(zip(("c_skip", "c_out", "c_in", "c_noise"), torch_coefficients(sigmas, sigma_data)))
     values["lambda"] = loss_weight(sigmas, sigma_data)
     out = {}

@@ -28,7 +28,7 @@ from .numeric import _batched, _function, _rows_function, _sample_points, max_re
 
 @dataclass
 class Pushforward:
-    """Everything `pushforward_score` derived. Expressions are in y (closed-form or given inverse) or,
+    """Everything `derive_pushforward` derived. Expressions are in y (closed-form or given inverse) or,
     when the inverse is numeric, in the preimage x = f^-1(y) (`variables` says which). The numeric
     twins (score_numpy, score_torch, log_density_numpy, terms_numpy, inverse_torch_func) take points
     (B, d), or (B,) in 1-D, in y, float64 (forward_numpy and base_score_torch take points in x). `score`
@@ -185,7 +185,7 @@ def _tidy(expr):
 # --- the derivation --------------------------------------------------------------------------------------
 
 
-def pushforward_score(map_exprs, x_symbols, base_logpdf, y_symbols, *, domain=None, inverse=None,
+def derive_pushforward(map_exprs, x_symbols, base_logpdf, y_symbols, *, domain=None, inverse=None,
                       params=None, simplify: bool = True, check_points: int = 200, seed: int = 0,
                       box=None) -> Pushforward:
     """Derive the density and score of Y = f(X) for a 1-D or 2-D map written in sympy.
@@ -224,7 +224,7 @@ def _check_smooth(named_exprs) -> None:
 
 def _derive(map_exprs, x_symbols, base_logpdf, y_symbols, *, domain, inverse, params, simplify, check_points,
             seed, box) -> Pushforward:
-    """pushforward_score's derivation; pushforward_score turns sympy's own exceptions into ValueErrors."""
+    """derive_pushforward's derivation; derive_pushforward turns sympy's own exceptions into ValueErrors."""
     xs, ys = _symbols(x_symbols), _symbols(y_symbols)
     maps, base = _parse_inputs(map_exprs, base_logpdf, xs, ys, params)
     # internal real y symbols (sqrt/log simplify better); the user's symbols are put back at the end

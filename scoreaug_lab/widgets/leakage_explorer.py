@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..course.notebook import by_size, notebook_size
 from ..lab.leakage import (
     PAIR_LABELS, PAIRS, leak_configs, leak_families, measure_leak, optimum_setting, run_setting)
+from ..presets import by_size, notebook_size
 from ..presets import TOY_STEPS
 from .leakage_view import LeakageView, amount_control, start_noise_control
 
-DENOISERS = {"network": "trained networks", "optimum": "optima (closed form)"}
+LEAK_DENOISERS = {"network": "trained networks", "optimum": "optima (closed form)"}
 
 
 class LeakageExplorer(LeakageView):
@@ -42,8 +42,8 @@ class LeakageExplorer(LeakageView):
             raise ValueError(f"on-the-fly runs are for toy data (toy:...), got {data!r}")
         if pair not in PAIRS:
             raise ValueError(f"pair must be one of {', '.join(PAIRS)}, got {pair!r}")
-        if denoiser not in DENOISERS:
-            raise ValueError(f"denoiser must be one of {', '.join(DENOISERS)}, got {denoiser!r}")
+        if denoiser not in LEAK_DENOISERS:
+            raise ValueError(f"denoiser must be one of {', '.join(LEAK_DENOISERS)}, got {denoiser!r}")
         self.families = leak_families(transforms)
         super().__init__(store_dir, device, background)
         self.data_spec, self.n_train, self.aug_prob, self.seed = data, int(n_train), float(aug_prob), int(seed)
@@ -57,7 +57,7 @@ class LeakageExplorer(LeakageView):
         family = self.add_control("transform", W.Dropdown(options=list(self.families), description="transform"))
         amount_ctl = self.add_control("amount", amount_control(amount))
         start = self.add_control("start_noise", start_noise_control(start_noise))
-        den = self.add_control("denoiser", W.ToggleButtons(options=[(v, k) for k, v in DENOISERS.items()],
+        den = self.add_control("denoiser", W.ToggleButtons(options=[(v, k) for k, v in LEAK_DENOISERS.items()],
                                                            value=denoiser, description="denoiser",
                                                            style={"button_width": "auto"}))
         self._finish(W.HBox([pair_ctl, family]), W.HBox([amount_ctl, start]), self.start_note, den,
@@ -87,4 +87,4 @@ class LeakageExplorer(LeakageView):
                   step=None if runs is None else [r.step for r in runs])
 
 
-__all__ = ["LeakageExplorer", "DENOISERS"]
+__all__ = ["LeakageExplorer", "LEAK_DENOISERS"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..course.notebook import by_size
 from ..diffusion import get_variant
 from ..lab.leakage import measure_leak, run_setting
+from ..presets import by_size
 from ..runs.folder import read_config
 from ..transforms import build_sampler
 from .leakage_view import LeakageView, amount_control, start_noise_control

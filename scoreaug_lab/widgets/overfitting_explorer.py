@@ -2,7 +2,7 @@
 
 Choose a training-set size and a variant of the augmentation grid; see samples over the training points, the
 fraction of samples that copy a training point (beside the level of fresh data, the reference), and the
-training vs held-out denoising loss over training. Three denoisers (`memorisation_curve.DENOISERS`):
+training vs held-out denoising loss over training. Three denoisers (`memorisation_curve.CURVE_DENOISERS`):
 
   network  a small MLP trained on the fly from `presets.toy_config` (by the run store: trained once per setting)
   optimum  the variant's optimal denoiser for the finite training set (closed form, `optima.variant_optimum`):
@@ -17,16 +17,16 @@ import math
 
 import ipywidgets as W
 
-from ..course.notebook import by_size, notebook_size
 from ..data import load_data
 from ..diffusion import VARIANTS, get_variant
-from ..lab.memorisation_curve import DENOISERS, data_key, oracle_loss_lines, run_loss_lines, stored_data, toy_oracle
+from ..lab.memorisation_curve import CURVE_DENOISERS, data_key, oracle_loss_lines, run_loss_lines, stored_data, toy_oracle
+from ..presets import by_size, notebook_size
 from ..presets import TOY_STEPS, toy_config
 from ..train.config import TrainConfig
 from ..transforms import build_sampler
 from .overfitting_view import OverfittingView, band_control
 
-SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+TRAIN_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 TRANSFORM_CHOICES = ("rot90,flip", "rotate", "scale:max_log=0.405", "translate:max_shift=0.5")
 
 
@@ -44,7 +44,7 @@ def _check_choices(data, sizes, n_train, variants, variant, transforms, denoiser
         raise ValueError(f"n_train {n_train} is not one of the sizes {sizes}")
     if any(v not in VARIANTS for v in variants) or variant not in variants:
         raise ValueError(f"variants must come from {', '.join(VARIANTS)} and include {variant!r}")
-    choices = [k for k in DENOISERS if k != "truth" or load_data(data, 2, 10).truth is not None]
+    choices = [k for k in CURVE_DENOISERS if k != "truth" or load_data(data, 2, 10).truth is not None]
     if denoiser not in choices:
         raise ValueError(f"denoiser must be one of {', '.join(choices)} for {data}, got {denoiser!r}")
     for spec in transforms:
@@ -65,7 +65,7 @@ class OverfittingExplorer(OverfittingView):
 
     title = "Overfitting explorer: memorisation vs training-set size"
 
-    def __init__(self, data: str = "toy:gmm8", sizes=SIZES, n_train: int | None = None, variants=tuple(VARIANTS),
+    def __init__(self, data: str = "toy:gmm8", sizes=TRAIN_SIZES, n_train: int | None = None, variants=tuple(VARIANTS),
                  variant: str = "noaug", transforms=TRANSFORM_CHOICES, aug_prob: float = 0.5,
                  steps: int | None = None, n_samples: int | None = None, model_kwargs: dict | None = None,
                  train_kwargs: dict | None = None, seed: int = 0, denoiser: str = "network", store_dir=None,
@@ -83,7 +83,7 @@ class OverfittingExplorer(OverfittingView):
         v = self.add_control("variant", W.ToggleButtons(options=list(variants), value=variant, description="variant"))
         t = self.add_control("transforms", W.Dropdown(options=transforms, value=transforms[0],
                                                       description="transforms"))
-        d = self.add_control("denoiser", W.ToggleButtons(options=[(DENOISERS[k], k) for k in choices], value=denoiser,
+        d = self.add_control("denoiser", W.ToggleButtons(options=[(CURVE_DENOISERS[k], k) for k in choices], value=denoiser,
                                                          description="denoiser", style={"button_width": "auto"}))
         b = self.add_control("band", band_control())
         self._finish(W.HBox([n, t]), v, W.HBox([d, b]), W.HBox([self.progress, self.note]), self.view.box)
@@ -111,7 +111,7 @@ class OverfittingExplorer(OverfittingView):
                                       self.aug_prob, denoiser, self.seed)
         samples = self.store.oracle_samples(key, model, data.data_shape, self.n_samples)     # (n, 2)
         lines = oracle_loss_lines(self.store, key, model, data, self.value("band"), self.steps, self.seed)
-        title = f"{setting['variant']}, n={n_train} ({DENOISERS[denoiser]})"
+        title = f"{setting['variant']}, n={n_train} ({CURVE_DENOISERS[denoiser]})"
         self.show(data, samples, (key, data_key(self.data_spec, n_train)), group, lines, title, **setting,
                   step=None, run_key=None, run_dir=None)
 
@@ -128,4 +128,4 @@ class OverfittingExplorer(OverfittingView):
                   step=run.step, run_key=run.key, run_dir=str(run.run_dir))
 
 
-__all__ = ["OverfittingExplorer", "SIZES", "TRANSFORM_CHOICES"]
+__all__ = ["OverfittingExplorer", "TRAIN_SIZES", "TRANSFORM_CHOICES"]

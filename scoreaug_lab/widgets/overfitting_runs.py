@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..course.notebook import by_size
 from ..diffusion import get_variant
 from ..lab.memorisation_curve import run_loss_lines
+from ..presets import by_size
 from .overfitting_view import OverfittingView, band_control
 from .run_backed_app import run_folder_choices
 

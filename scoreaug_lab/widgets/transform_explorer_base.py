@@ -15,7 +15,7 @@ from ..transforms import registry
 from .param_sliders import STYLE, ParamSliders, value_slider
 from .widget_app import WidgetApp
 
-DENOISERS = {"noisy": "noisy-space optimum (ScoreAug)", "clean": "clean-space optimum", "model": "model"}
+TRANSFORM_DENOISERS = {"noisy": "noisy-space optimum (ScoreAug)", "clean": "clean-space optimum", "model": "model"}
 SIGMA_RANGE = (0.01, 10.0)
 
 
@@ -42,7 +42,7 @@ class TransformExplorerBase(WidgetApp):
         if model is not None and model.omega_dim > 0 and sampler is None:
             raise ValueError("the model is conditioned on omega: pass the TransformSampler it was trained with "
                              "(sampler=...), so that omega_T can be encoded")
-        options = [(label, key) for key, label in DENOISERS.items() if key != "model" or model is not None]
+        options = [(label, key) for key, label in TRANSFORM_DENOISERS.items() if key != "model" or model is not None]
         if denoiser not in dict(options).values():
             raise ValueError(f"denoiser must be one of {', '.join(v for _, v in options)}, got {denoiser!r}")
         names = list(registry(self.kind))
@@ -100,7 +100,7 @@ class TransformExplorerBase(WidgetApp):
         self.state = dict(data=self.value("data"), transform=t.name, values=values, params=params[0].tolist(),
                           sigma=report.sigma, flags=dict(t.flags),
                           title=f"{t.describe(values)}, σ = {report.sigma:.3g}",
-                          denoiser=DENOISERS[choice], available=report.available, note=report.note,
+                          denoiser=TRANSFORM_DENOISERS[choice], available=report.available, note=report.note,
                           equivariance_error=report.equivariance_error,
                           equivariance_relative=report.equivariance_relative,
                           variance_ratio=stats.variance_ratio if stats is not None else float("nan"),

@@ -51,7 +51,7 @@ CHEATS = [
     dict(name="takes EDM's coefficients from scoreaug_lab.symbolic", questions=["q1_preconditioning"],
          answers={"q1_preconditioning": '''def edm_preconditioning(sigma, sigma_data):
     from scoreaug_lab import symbolic
-    c = symbolic.edm_coefficients(sigma, sigma_data)
+    c = symbolic.edm_expressions(sigma, sigma_data)
     return {k: c[k] for k in ("c_skip", "c_out", "c_in", "c_noise", "lambda")}
 '''}),
     dict(name="Tweedie through the library's denoiser_to_score", questions=["q4_tweedie"],

@@ -11,11 +11,11 @@ TWIN_CHEATS = [
 def autograd_score(log_prob, y):
     return scores.autograd_score(log_prob)(y)
 '''),
-    dict(question="q1_pushforward_terms", name="symbolic.pushforward_score derives it",
+    dict(question="q1_pushforward_terms", name="symbolic.derive_pushforward derives it",
          source='''def pushforward_score_terms(log_p_x, xs, inverse, ys):
     from scoreaug_lab import symbolic
     forward = [sp.solve(sp.Eq(x, g), y)[0] for x, y, g in zip(xs, ys, inverse)]          # f = g^-1, 1-D maps
-    result = symbolic.pushforward_score(forward, xs, log_p_x, ys, inverse=inverse)
+    result = symbolic.derive_pushforward(forward, xs, log_p_x, ys, inverse=inverse)
     return list(result.transported), list(result.volume)
 '''),
 ]

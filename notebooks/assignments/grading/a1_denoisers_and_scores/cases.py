@@ -15,7 +15,7 @@ from scoreaug_lab.data import GaussianMixture, ring_mixture
 
 NAMES = ("c_skip", "c_out", "c_in", "c_noise", "lambda")
 FORBIDDEN = {
-    "q1_preconditioning": ["scoreaug_lab.symbolic.edm.edm_coefficients", "scoreaug_lab.diffusion.edm_coefficients",
+    "q1_preconditioning": ["scoreaug_lab.symbolic.edm.edm_expressions", "scoreaug_lab.diffusion.edm_coefficients",
                            "scoreaug_lab.diffusion.loss_weight"],
     "q2_identities": ["scoreaug_lab.symbolic.edm.edm_identities", "scoreaug_lab.symbolic.edm.edm_numeric_check"],
     "q3_ideal_denoiser": ["scoreaug_lab.scores.ideal_denoiser", "scoreaug_lab.scores.ideal_weights",

@@ -14,7 +14,7 @@ from scoreaug_lab import scores
 FORBIDDEN = {
     "q1_pushforward_terms": ["scoreaug_lab.scores.pushforward_score_terms", "scoreaug_lab.scores.pushforward_score",
                              "scoreaug_lab.scores.transform_pushforward_score_terms",
-                             "scoreaug_lab.symbolic.pushforward.pushforward_score",
+                             "scoreaug_lab.symbolic.pushforward.derive_pushforward",
                              "scoreaug_lab.symbolic.pushforward.Pushforward"],
     "q2_autograd": ["scoreaug_lab.scores.pushforward_log_prob", "scoreaug_lab.scores.autograd_score",
                     "scoreaug_lab.scores.pushforward_score"],
