@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from scoreaug_lab.cli import main as cli_main
 from scoreaug_lab.evaluate.metrics import memorisation, projected_quantiles, sliced_w2, sliced_wasserstein
 from scoreaug_lab.lab.leakage import (distance_table, leak_configs, optimum_leak, optimum_setting, reference_sets,
                                        sample_sets)
@@ -21,7 +20,6 @@ from scoreaug_lab.lab.memorisation_curve import (
     MemorisationCurve, memorisation_point, oracle_draws, run_loss_lines, stored_data)
 from scoreaug_lab.optima import MixtureOptimum, transform_draws, variant_optimum
 from scoreaug_lab.presets import TOY_TRAINING, toy_config
-from scoreaug_lab.runs.folder import list_runs
 from scoreaug_lab.runs.store import RunStore, config_key
 from scoreaug_lab.sampling import SeededNoise, edm_sigma_steps
 from scoreaug_lab.scores import ideal_denoiser
@@ -30,9 +28,7 @@ from scoreaug_lab.train.loop import train
 from scoreaug_lab.transforms import build_sampler, get_transform
 from scoreaug_lab.transforms.linear import affine_parts
 from scoreaug_lab.widgets.leakage_explorer import LeakageExplorer
-from scoreaug_lab.widgets.leakage_runs import LeakageRunsExplorer
 from scoreaug_lab.widgets.overfitting_explorer import OverfittingExplorer
-from scoreaug_lab.widgets.overfitting_runs import OverfittingRunsExplorer
 
 TINY = dict(width=16, depth=1, fourier_features=4)
 CLI_TINY = ["--n-heldout", "100", "--batch-size", "16", "--no-progress", "--model-opt", "width=16",
@@ -346,34 +342,6 @@ def test_overfitting_shows_training_errors_in_the_status_line(tmp_path):
     assert app.last_error is None and app.state["memorised_fraction"] > 0.95
 
 
-def test_overfitting_reads_a_runs_folder(tmp_path):
-    runs = tmp_path / "runs"
-    for n in (16, 48):
-        assert cli_main(["train", "--steps", "8", "--n-train", str(n), "--eval-every", "4", "--out",
-                         str(runs / f"gmm_n{n}"), *CLI_TINY]) == 0
-    train(TrainConfig(data="digits:8", n_train=32, n_heldout=32, steps=2, batch_size=8, progress=False,
-                      out=str(runs / "digits"), model_kwargs=dict(model_channels=8, channel_mult=(1,),
-                                                                   mid_attention=False)))
-    assert [p.name for p in list_runs(runs)] == ["digits", "gmm_n16", "gmm_n48"]
-    app = OverfittingRunsExplorer(runs, image_samples=4, n_samples=128, store_dir=tmp_path / "store")
-    figs = _figure_ids(app)
-    options = dict((v, k) for k, v in app.controls["run"].options)
-    assert "(noaug, n=48, toy:gmm8)" in options[str(runs / "gmm_n48")]
-    app.controls["run"].value = str(runs / "gmm_n48")
-    assert app.last_error is None and app.state["n_train"] == 48 and app.state["n_train_shown"] == 48
-    assert app.state["loss_steps"] == [4, 8] and app.state["kind"] == "points"
-    app.controls["run"].value = str(runs / "digits")                      # an image run: a sample grid
-    assert app.last_error is None and app.state["kind"] == "images" and app.state["n_samples_shown"] == 4
-    assert app.view.grid_box.layout.display == "" and app.view.scatter_box.layout.display == "none"
-    assert app.view.traces["grid/grid"].source.startswith("data:image/png;base64,")
-    assert app.state["loss_steps"] == []                                  # no eval lines in that run
-    assert _figure_ids(app) == figs
-    assert cli_main(["train", "--steps", "4", "--n-train", "8", "--out", str(runs / "late"), *CLI_TINY]) == 0
-    app.rescan()                                                          # a run written since
-    assert str(runs / "late") in dict((v, k) for k, v in app.controls["run"].options)
-    assert app.last_error is None and app.state["kind"] == "images"      # the selection is kept
-
-
 def test_bad_arguments_are_clear(tmp_path):
     with pytest.raises(ValueError, match="toy"):
         OverfittingExplorer(data="digits", store_dir=tmp_path)
@@ -387,8 +355,6 @@ def test_bad_arguments_are_clear(tmp_path):
         LeakageExplorer(start_noise="sideways", store_dir=tmp_path)
     with pytest.raises(ValueError, match="one transform"):
         LeakageExplorer(transforms={"two": "scale,rotate"}, store_dir=tmp_path)
-    with pytest.raises(FileNotFoundError):
-        OverfittingRunsExplorer(tmp_path / "none", store_dir=tmp_path)
 
 
 # --- LeakageExplorer ----------------------------------------------------------------------------------
@@ -457,21 +423,6 @@ def test_leakage_with_trained_networks(tmp_path):
     assert "amount" in app.last_error and app.controls["amount"].value == 0.3
     app.controls["amount"].value = 0.5
     assert app.last_error is None and app.state["amount"] == 0.5
-
-
-def test_leakage_reads_a_runs_folder(tmp_path):
-    runs = tmp_path / "runs"
-    for variant in ("clean", "clean-omega"):
-        assert cli_main(["train", "--steps", "6", "--data", "toy:moons", "--n-train", "32", "--variant", variant,
-                         "--transforms", "scale,rotate", "--out", str(runs / variant), *CLI_TINY]) == 0
-    app = LeakageRunsExplorer(runs, n_samples=64, store_dir=tmp_path / "store")
-    assert app.last_error is None and app.state["variants"] == ["clean", "clean-omega"]
-    assert list(app.controls["transform"].options) == ["scale", "rotate"]
-    assert app.controls["start_noise"].disabled                            # a clean-space conditioned run
-    app.controls["transform"].value = "rotate"
-    assert app.last_error is None and app.state["transform"] == "rotate" and len(app.state["omega"]) == 3
-    with pytest.raises(ValueError, match="with omega"):
-        LeakageRunsExplorer(runs / "clean", store_dir=tmp_path / "store")
 
 
 # --- robustness ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ Written afresh from the paper's description:
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 
@@ -56,10 +57,9 @@ class DiTBlock(nn.Module):
         self.ada = nn.Linear(hidden, 6 * hidden)  # zero-initialised by DiTDenoiser
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
-        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
-        a = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # (B, heads, N, D/heads)
-        return self.proj(a.transpose(1, 2).reshape(b, n, d))
+        q, k, v = rearrange(self.qkv(x), "b n (three heads d) -> three b heads n d", three=3, heads=self.num_heads)
+        a = F.scaled_dot_product_attention(q, k, v)                     # (B, heads, N, D/heads)
+        return self.proj(rearrange(a, "b heads n d -> b n (heads d)"))
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).to(x.dtype)[:, None].chunk(6, dim=2)
@@ -111,18 +111,16 @@ class DiTDenoiser(EDMDenoiser):
                              f"patch size {self.patch_size}")
 
     def raw(self, x_in, c_noise, omega, labels):
-        b, ch, height, width = x_in.shape
         p = self.patch_size
-        gh, gw = height // p, width // p
+        gh, gw = x_in.shape[2] // p, x_in.shape[3] // p
         c = self.embed(c_noise, omega, labels)                          # (B, D)
-        tokens = self.patchify(x_in).flatten(2).transpose(1, 2)         # (B, N, D), row-major patches
+        tokens = rearrange(self.patchify(x_in), "b d gh gw -> b (gh gw) d")   # (B, N, D), row-major patches
         tokens = tokens + sincos_position_embedding(gh, gw, self.hidden, x_in.device).to(tokens.dtype)
         for block in self.blocks:
             tokens = block(tokens, c)
         shift, scale = self.ada_out(c).to(tokens.dtype)[:, None].chunk(2, dim=2)
         patches = self.out(modulate(self.norm_out(tokens), shift, scale))  # (B, N, p*p*C)
-        patches = patches.reshape(b, gh, gw, p, p, ch).permute(0, 5, 1, 3, 2, 4)  # (B, C, gh, p, gw, p)
-        return patches.reshape(b, ch, height, width)
+        return rearrange(patches, "b (gh gw) (p1 p2 c) -> b c (gh p1) (gw p2)", gh=gh, gw=gw, p1=p, p2=p)
 
 
 # Named configurations (registered in models/__init__.py).

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import torch
+from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 
@@ -71,12 +72,11 @@ class SelfAttention2d(nn.Module):
         self.proj = _xavier(nn.Conv2d(channels, channels, 1), zero=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        qkv = self.qkv(self.norm(x)).reshape(b, 3, self.num_heads, c // self.num_heads, h * w)
-        q, k, v = (t.transpose(-1, -2) for t in qkv.unbind(1))  # each (B, heads, HW, C/heads)
+        h, w = x.shape[2:]
+        q, k, v = rearrange(self.qkv(self.norm(x)), "b (three heads d) h w -> three b heads (h w) d", three=3,
+                            heads=self.num_heads)                   # each (B, heads, HW, C/heads)
         a = F.scaled_dot_product_attention(q, k, v)                # (B, heads, HW, C/heads)
-        a = a.transpose(-1, -2).reshape(b, c, h, w)
-        return (x + self.proj(a)) * SKIP_SCALE
+        return (x + self.proj(rearrange(a, "b heads (h w) d -> b (heads d) h w", h=h, w=w))) * SKIP_SCALE
 
 
 class ResidualBlock(nn.Module):

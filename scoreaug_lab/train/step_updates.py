@@ -1,11 +1,13 @@
 """Gradient clipping and the EMA update of a training step: torch's own functions, bit for bit, without their
-per-step overhead on small CPU models.
+per-step bookkeeping on small CPU models.
 
 On the walkthrough's toy MLP (100 k parameters, 6 ms a step on one core) torch's `clip_grad_norm_` and
 `AveragedModel.update_parameters` cost more in Python bookkeeping (walking both module trees, detaching,
-regrouping tensors by device and dtype, every step) than in arithmetic. `StepUpdates` does that bookkeeping once
-and then calls the same kernels on the same groups, so the numbers are identical (tests/test_training.py checks
-the weights bit for bit against torch's path). Any set-up it does not recognise takes torch's path every step.
+regrouping tensors by device and dtype, every step) than in arithmetic. `StepUpdates` makes the tensor lists and
+groups once and then calls torch's public functions on them (`get_total_norm`, `clip_grads_with_norm_`, the EMA's
+own `multi_avg_fn`), so the numbers are identical (tests/test_training.py checks the weights bit for bit against
+torch's path; benchmarks/step_updates.py times the three ways). Any set-up it does not recognise takes torch's
+path every step.
 """
 from __future__ import annotations
 
@@ -26,15 +28,12 @@ class StepUpdates:
 
     def clip_gradients(self, max_norm: float) -> torch.Tensor:
         """`torch.nn.utils.clip_grad_norm_(parameters, max_norm)`: the total norm (2-norm of the per-tensor
-        2-norms) and the scaling by min(1, max_norm / (norm + 1e-6)). On the CPU the scaling is skipped when the
-        factor is exactly 1 (torch multiplies anyway only to avoid a host sync on accelerators)."""
+        2-norms) and the scaling by min(1, max_norm / (norm + 1e-6)), through its two public halves."""
         grads = [p.grad for p in self.params if p.grad is not None]
         if not (self.cpu_one_group and grads):
             return torch.nn.utils.clip_grad_norm_(self.params, max_norm)
-        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
-        factor = torch.clamp(float(max_norm) / (total + 1e-6), max=1.0)
-        if factor.item() != 1.0:
-            torch._foreach_mul_(grads, factor)
+        total = torch.nn.utils.get_total_norm(grads, 2.0)
+        torch.nn.utils.clip_grads_with_norm_(self.params, max_norm, total)   # it takes the parameters
         return total
 
     def update_ema(self) -> None:

@@ -1,9 +1,7 @@
 """Interactive widgets (ipywidgets + plotly FigureWidget); a notebook only creates one and displays it."""
 from .image_transform_explorer import ImageTransformExplorer
 from .leakage_explorer import LeakageExplorer
-from .leakage_runs import LeakageRunsExplorer
 from .overfitting_explorer import OverfittingExplorer
-from .overfitting_runs import OverfittingRunsExplorer
 from .point_transform_explorer import PointTransformExplorer
 from .sampler_explorer import SamplerExplorer
 from .score_field_explorer import ScoreFieldExplorer
@@ -11,4 +9,4 @@ from .transform_explorer import TransformExplorer
 from .widget_app import WidgetApp
 
 __all__ = ["WidgetApp", "TransformExplorer", "ImageTransformExplorer", "PointTransformExplorer", "ScoreFieldExplorer",
-           "SamplerExplorer", "OverfittingExplorer", "OverfittingRunsExplorer", "LeakageExplorer", "LeakageRunsExplorer"]
+           "SamplerExplorer", "OverfittingExplorer", "LeakageExplorer"]

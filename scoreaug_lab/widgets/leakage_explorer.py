@@ -4,8 +4,7 @@ closed-form optima)
 Two models trained with the same transform family, one without omega (clean or noisy) and one with omega
 (clean-omega or scoreaug), sampled with omega = 0 and with omega = omega_T for a chosen amount of the family.
 What is measured, and why sampling at omega_T may start from T(noise), is described in `scoreaug_lab.lab.leakage`,
-which computes every number shown here. Run folders written by `scoreaug-lab train` are shown by
-`LeakageRunsExplorer`.
+which computes every number shown here.
 """
 from __future__ import annotations
 

@@ -8,8 +8,6 @@ training vs held-out denoising loss over training. Three denoisers (`memorisatio
   optimum  the variant's optimal denoiser for the finite training set (closed form, `optima.variant_optimum`):
            it memorises perfectly, so its samples are (transformed) training points
   truth    the true-distribution denoiser where the data law is closed form (toy:gmm8): samples are fresh data
-
-Run folders written by `scoreaug-lab train` (points or images) are shown by `OverfittingRunsExplorer`.
 """
 from __future__ import annotations
 
@@ -33,8 +31,8 @@ TRANSFORM_CHOICES = ("rot90,flip", "rotate", "scale:max_log=0.405", "translate:m
 def _check_choices(data, sizes, n_train, variants, variant, transforms, denoiser):
     """The sizes (sorted), the default size and the denoiser choices; a clear ValueError for bad arguments."""
     if not str(data).startswith("toy:"):
-        raise ValueError(f"on-the-fly runs are for toy data (toy:...), got {data!r}; for image data train with "
-                         "`scoreaug-lab train` and use OverfittingRunsExplorer(runs_dir)")
+        raise ValueError(f"on-the-fly runs are for toy data (toy:...), got {data!r}; notebook 04 shows image runs "
+                         "(digits) from the run store")
     sizes = sorted({int(s) for s in sizes})
     if not sizes or sizes[0] < 2:
         raise ValueError("sizes must hold training-set sizes >= 2")

@@ -1,6 +1,5 @@
-"""The view both overfitting explorers share: samples over the training points (a scatter for points, a grid
-for images), the memorised fraction against training-set size beside fresh data, and the train/held-out loss
-of one sigma band. Traces are kept by name when the figures are built. Every number comes from
+"""The overfitting explorer's view: samples over the training points, the memorised fraction against
+training-set size beside fresh data, and the train/held-out loss of one sigma band. Traces are kept by name when the figures are built. Every number comes from
 `scoreaug_lab.lab.memorisation_curve`; this module only draws and records state.
 """
 from __future__ import annotations
@@ -14,7 +13,7 @@ import plotly.graph_objects as go
 from ..diffusion import sigma_bands
 from ..lab.memorisation_curve import LossLines, MemorisationCurve, memorisation_point
 from .carrier_figure_widget import FigureWidget
-from .run_backed_app import RunBackedApp, axis_range, grid_rgb, png_data_uri
+from .run_backed_app import RunBackedApp, axis_range
 
 SQUARE = dict(width=380, height=380)
 
@@ -33,7 +32,7 @@ def _scatter(name: str, **style) -> go.Scatter:
 
 
 class OverfittingFigures:
-    """The three figures (samples or grid, memorisation, loss); `traces[name]` is each trace, kept at build time."""
+    """The three figures (samples, memorisation, loss); `traces[name]` is each trace, kept at build time."""
 
     def __init__(self):
         samples = FigureWidget(
@@ -42,10 +41,6 @@ class OverfittingFigures:
             layout=dict(**SQUARE, title="samples", margin=dict(l=40, r=10, t=50, b=40),
                         xaxis=dict(range=[-1.5, 1.5]), yaxis=dict(range=[-1.5, 1.5], scaleanchor="x"),
                         legend=dict(orientation="h", y=-0.12)))
-        grid = FigureWidget(
-            data=[go.Image(name="grid", source=png_data_uri(np.full((8, 8, 3), 255, dtype=np.uint8)))],
-            layout=dict(**SQUARE, title="samples", margin=dict(l=10, r=10, t=50, b=10),
-                        xaxis=dict(visible=False), yaxis=dict(visible=False)))
         curve = FigureWidget(
             data=[_scatter("samples", mode="lines+markers"),
                   _scatter("fresh data (reference)", mode="lines+markers", line=dict(dash="dash", color="gray")),
@@ -60,12 +55,10 @@ class OverfittingFigures:
             layout=dict(**SQUARE, title="denoising loss", margin=dict(l=50, r=10, t=50, b=40),
                         xaxis=dict(title="training step"), yaxis=dict(title="EDM-weighted loss"),
                         legend=dict(orientation="h", y=-0.2)))
-        self.figures = {"samples": samples, "grid": grid, "memorisation": curve, "loss": loss}
+        self.figures = {"samples": samples, "memorisation": curve, "loss": loss}
         self.traces = {f"{fig}/{trace.name}": trace for fig, figure in self.figures.items() for trace in figure.data}
-        self.scatter_box = W.Box([samples])
-        self.grid_box = W.Box([grid], layout=W.Layout(display="none"))
         # wraps onto a second line where the notebook is narrower than the three figures (none is clipped)
-        self.box = W.HBox([self.scatter_box, self.grid_box, curve, loss], layout=W.Layout(flex_flow="row wrap"))
+        self.box = W.HBox([samples, curve, loss], layout=W.Layout(flex_flow="row wrap"))
 
     def show_training_set(self, train: np.ndarray, title: str) -> None:
         """Training points (N, 2) without samples (while the run trains)."""
@@ -75,22 +68,12 @@ class OverfittingFigures:
             self.figures["samples"].layout.title.text = title
 
     def show_points(self, train: np.ndarray, samples: np.ndarray, heldout: np.ndarray, title: str) -> None:
-        self.scatter_box.layout.display, self.grid_box.layout.display = "", "none"
         fig, rng = self.figures["samples"], axis_range(train, heldout)
         with fig.batch_update():
             self.traces["samples/training points"].update(x=train[:, 0], y=train[:, 1])
             self.traces["samples/samples"].update(x=samples[:, 0], y=samples[:, 1])
             fig.layout.title.text = title
             fig.layout.xaxis.range = fig.layout.yaxis.range = rng
-
-    def show_grid(self, images, title: str) -> tuple:
-        """Images (N, C, H, W) as one grid; returns the grid's shape (H', W', 3)."""
-        self.scatter_box.layout.display, self.grid_box.layout.display = "none", ""
-        rgb = grid_rgb(images)
-        with self.figures["grid"].batch_update():
-            self.traces["grid/grid"].source = png_data_uri(rgb)
-            self.figures["grid"].layout.title.text = title
-        return rgb.shape
 
     def show_curve(self, sizes: list, memorised: list, fresh: list, n_train: int, current: float) -> None:
         with self.figures["memorisation"].batch_update():
@@ -130,10 +113,7 @@ class OverfittingView(RunBackedApp):
         n_train, band = state["n_train"], self.value("band")
         point = memorisation_point(self.store, samples, keys[0], data, keys[1])
         self.curve.add(group, n_train, point)
-        if data.kind == "images":
-            self.state["grid_shape"] = self.view.show_grid(samples, title)
-        else:
-            self.view.show_points(data.train.numpy(), samples.numpy(), data.heldout[:500].numpy(), title)
+        self.view.show_points(data.train.numpy(), samples.numpy(), data.heldout[:500].numpy(), title)
         self.view.show_curve(self.curve.sizes(group), self.curve.memorised(group), self.curve.fresh(group), n_train,
                              point.memorised_fraction)
         self.view.show_loss(lines, band)

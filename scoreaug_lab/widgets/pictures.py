@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import torch
+from einops import rearrange
 from PIL import Image as PILImage
 
 MIN_IMAGE_PIXELS = 64
@@ -16,7 +17,7 @@ def to_rgb(image: torch.Tensor) -> np.ndarray:
     x = image.detach().double()
     if x.shape[0] == 1:
         x = x.expand(3, -1, -1)
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    return rearrange(((x.clamp(-1, 1) + 1) * 127.5).round().byte(), "c h w -> h w c").numpy()
 
 
 def png_source(image: torch.Tensor) -> tuple[str, int]:

@@ -2,8 +2,8 @@
 with a progress bar (in a worker thread inside a notebook kernel, `background.BackgroundTrainer`, so the
 notebook stays usable; synchronously elsewhere, `background.train_job`), a lock so that an update from the
 worker and one from a control never interleave, the refusal of invalid control values (None, NaN, a value
-that is not one of the choices: shown in the status line, the control keeps its last valid value), the
-choices of a runs folder, and small drawing helpers.
+that is not one of the choices: shown in the status line, the control keeps its last valid value), and small
+drawing helpers.
 
     app.wait()     # block until background training is done (scripts, tests, notebook cells that read state)
 """
@@ -15,7 +15,6 @@ import ipywidgets as W
 import numpy as np
 
 from ..runs.background import BackgroundTrainer, train_job
-from ..runs.folder import list_runs, read_config
 from ..runs.store import config_key, get_store
 from .widget_app import WidgetApp
 
@@ -98,37 +97,6 @@ class RunBackedApp(WidgetApp):
         with self._lock:  # the worker's refresh has released the lock
             pass
         return self
-
-
-def run_folder_choices(runs_dir) -> list:
-    """[(folder, config or the error that kept it from being read)] of the run folders in `runs_dir`."""
-    choices = []
-    for folder in list_runs(runs_dir):
-        try:
-            choices.append((folder, read_config(folder)))
-        except (OSError, ValueError, TypeError) as err:
-            choices.append((folder, err))
-    return choices
-
-
-def grid_rgb(images, nrow: int | None = None) -> np.ndarray:
-    """Images (N, C, H, W) in [-1, 1] -> one uint8 RGB grid (H', W', 3) for a plotly Image trace."""
-    from ..plotting import image_grid
-    grid = image_grid(images, nrow=nrow)                      # (C, H', W') in [0, 1]
-    if grid.shape[0] == 1:
-        grid = grid.expand(3, -1, -1)
-    return (grid.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
-
-
-def png_data_uri(rgb: np.ndarray) -> str:
-    """A uint8 RGB array (H, W, 3) as a PNG data URI (an Image trace's `source`: far cheaper to send than z)."""
-    import base64
-    import io
-
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def axis_range(*point_sets, margin: float = 0.15) -> list[float]:
