@@ -28,7 +28,7 @@ test: $(STAMP)  ## the whole suite: fast and slow tests, notebooks, browser test
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow and not browser and not sandbox" $(PYTEST_ARGS)
+	SCOREAUG_IN_PROCESS=1 $(PY) -m pytest -n 2 -m "not slow and not browser and not sandbox and not process" $(PYTEST_ARGS)
 
 demo: $(STAMP)  ## train no-aug vs ScoreAug on the 8-mode mixture, 3 seeds each; table + figure in runs/demo
 	$(VENV)/bin/scoreaug-lab demo --out runs/demo

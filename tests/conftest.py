@@ -31,3 +31,22 @@ def sandbox():
         pytest.fail(f"the sandbox is required here (SCOREAUG_REQUIRE_SANDBOX=1): {reason}")
     if reason:
         pytest.skip(reason)
+
+
+OUT_OF_PROCESS = ("process", "slow", "browser", "sandbox")
+
+
+@pytest.fixture(autouse=True)
+def _in_process_only(request, monkeypatch):
+    """Under SCOREAUG_IN_PROCESS=1 (`make test-fast`), a test without one of the markers above that starts a
+    process (a subprocess, a spawned worker, a kernel) fails instead: the markers stay true."""
+    if not os.environ.get("SCOREAUG_IN_PROCESS") or any(request.node.get_closest_marker(m) for m in OUT_OF_PROCESS):
+        return
+    import multiprocessing.process
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.process")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)

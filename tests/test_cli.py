@@ -21,6 +21,7 @@ def _cli(*args):
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.process
 def test_help_documents_every_option():
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices
@@ -51,6 +52,7 @@ def test_bad_input_is_one_line_and_exit_2(args, needle, capsys, tmp_path, monkey
     assert err.count("\n") == 1 and err.startswith("scoreaug-lab: error:") and needle in err
 
 
+@pytest.mark.process
 def test_console_script_error_has_no_traceback(tmp_path):
     out = _cli("evaluate", "--run", str(tmp_path / "missing"))
     assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1

@@ -366,7 +366,14 @@ def test_cli_classifier_then_evaluate_an_image_run(tmp_path, capsys, monkeypatch
     assert main(["classifier", "--data", "digits:8", "--epochs", "1", "--width", "4", "--feature-dim", "8",
                  "--out", str(clf), "--device", "cpu"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["n_train"] == 1497 and info["n_test"] == 300 and 0 <= info["test_accuracy"] <= 1
+    assert info["n_train"] == 1497 and info["n_test"] == 300
+    # the reported accuracy is the saved classifier's on the held-out images, counted here again
+    from scoreaug_lab.evaluate.classifier import load_classifier, load_labelled_images
+    net, _ = load_classifier(clf)
+    _, _, test_x, test_y = load_labelled_images("digits:8", None, seed=0)
+    with torch.no_grad():
+        counted = (net(test_x.float()).argmax(1) == test_y).double().mean().item()
+    assert abs(info["test_accuracy"] - counted) < 1e-9
     assert json.loads((tmp_path / "clf.json").read_text())["feature_dim"] == 8
     assert main(["train", "--data", "digits:8", "--n-train", "40", "--n-heldout", "30", "--variant", "scoreaug",
                  "--transforms", "rot90,xflip", "--model-opt", "model_channels=8", "--steps", "2", "--batch-size", "8",

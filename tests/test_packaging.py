@@ -43,6 +43,7 @@ def test_console_script_and_ci():
                                              ("demo", "scoreaug-lab demo"), ("class", "scoreaug-lab prepare"),
                                              ("reproduce", "scoreaug-lab reproduce --budget cpu"),
                                              ("assignments", "scoreaug-lab course generate --course notebooks/assignments")])
+@pytest.mark.process
 def test_make_targets_run_what_readme_says(target, expected):
     """`make -n` (a dry run: make resolves the target and prints its commands without running them)."""
     out = subprocess.run(["make", "-n", "-C", str(ROOT), target], capture_output=True, text=True, check=True).stdout
@@ -52,6 +53,7 @@ def test_make_targets_run_what_readme_says(target, expected):
 
 
 @pytest.mark.slow
+@pytest.mark.process
 def test_the_wheel_students_install_carries_no_course(tmp_path):
     """`pip install .` (what a hub's student image runs) installs the package alone: no notebook, no solution,
     no hidden check, no catalogue of answers, and no path to the checkout's course."""

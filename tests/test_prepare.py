@@ -44,6 +44,7 @@ def small_configs() -> dict:
     return configs
 
 
+@pytest.mark.process
 def test_get_many_in_parallel_equals_sequential_training_bit_for_bit(tmp_path):
     configs = small_configs()
     parallel = RunStore(tmp_path / "parallel").get_many(configs, workers=2, progress=False)
@@ -173,6 +174,7 @@ def test_a_lessons_runs_depend_on_its_size_only(monkeypatch):
         assert keys["teach"] == keys["test"], size
 
 
+@pytest.mark.process
 def test_prepare_command_lists_and_refuses_bad_input(tmp_path, capsys):
     parser = Parser(prog="scoreaug-lab")
     add_prepare_parser(parser.add_subparsers(dest="command", parser_class=Parser))

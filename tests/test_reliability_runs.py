@@ -146,6 +146,7 @@ def test_ctrl_c_anywhere_in_a_step_resumes_to_the_same_model(tmp_path, monkeypat
     assert same(weights(out), straight[0]) and [m["step"] for m in read_metrics(out)] == straight[1]
 
 
+@pytest.mark.process
 def test_kill_9_mid_run_resumes_bit_for_bit(tmp_path, straight):
     out = tmp_path / "r"
     args = [sys.executable, "-m", "scoreaug_lab.cli", "train", "--data", "toy:gmm8", "--n-train", "32",

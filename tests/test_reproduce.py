@@ -16,7 +16,7 @@ from scoreaug_lab.reproduce import BUDGETS, build_runs
 from scoreaug_lab.reproduce.claims import CLAIMS, evaluate_claims
 from scoreaug_lab.reproduce.orientation import (corrected_fraction, judged_rotated, train_orientation_classifier,
                                                 with_rotations)
-from scoreaug_lab.reproduce.suite import RunSpec, resolve_size
+from scoreaug_lab.reproduce.suite import ARMS, CLAIM3_ARMS, CLAIM4_ARMS, GRID_ARMS, RunSpec, resolve_size
 from scoreaug_lab.reproduce.verdicts import (VERDICTS, cohens_dz, combine, compare, interval, one_sample,
                                              paired_differences, verdict)
 from scoreaug_lab.runs.store import get_store
@@ -146,27 +146,36 @@ def test_orientation_classifier_on_exact_rotations_of_digits(orientation_net):
 
 
 # --- the suite -------------------------------------------------------------------------------------------
-def test_budgets_run_lists():
-    for budget in BUDGETS.values():
-        runs = build_runs(budget)
-        assert len({r.name for r in runs}) == len(runs)
-        assert len(budget.seeds) >= 3
-        arms = {r.arm for r in runs}
-        assert arms == {"noaug", "scoreaug", "noisy-rot90", "scoreaug-rot90", "clean-geometric", "combined"}
-        assert len({r.capacity for r in runs if r.arm == "noaug"}) >= 2
-        for r in runs[:3] + runs[-3:]:
-            TrainConfig.from_dict({**r.config, "out": None}).validate()
-    cpu = build_runs(BUDGETS["cpu"])
-    sizes = sorted({r.n_train for r in cpu if r.arm == "noaug"})
-    assert sizes[0] == 64 and sizes[-1] == resolve_size("digits:8", None) == 1497
-    by_arm = {r.arm: r.config for r in cpu}
-    assert (by_arm["noisy-rot90"]["variant"], by_arm["noisy-rot90"]["transforms"]) == ("noisy", "rot90")
-    assert (by_arm["scoreaug-rot90"]["variant"], by_arm["scoreaug-rot90"]["transforms"]) == ("scoreaug", "rot90")
-    assert by_arm["combined"]["variant"] == "combined" and by_arm["combined"]["clean_transforms"] == "geometric"
-    assert (by_arm["clean-geometric"]["variant"], by_arm["clean-geometric"]["transforms"]) == ("clean-omega", "geometric")
-    gpu = build_runs(BUDGETS["gpu"])
-    assert {r.config["model"] for r in gpu} == {"unet-ddpmpp"} and gpu[0].config["preset"] == "cifar10-paper"
-    assert gpu[0].config["batch_size"] == 512 and gpu[0].config["amp"] and gpu[0].measure["inception"]
+AUGMENTATION_FIELDS = {"variant", "transforms", "aug_prob", "clean_transforms", "clean_aug_prob"}
+
+
+@pytest.mark.parametrize("name", list(BUDGETS))
+def test_every_cell_of_the_budget_is_run_once_per_arm_and_seed(name):
+    """The run list is the budget's cells x arms x seeds (derived here from the budget itself), each run once;
+    within a cell and a seed the arms differ in their augmentation only (the same data, model, steps, seed)."""
+    budget = BUDGETS[name]
+    runs = build_runs(budget)
+    assert len({r.name for r in runs}) == len(runs)
+    cells = budget.main
+    wanted = {(resolve_size(cells.data, n), c.label, arm) for n in cells.sizes for c in cells.capacities
+              for arm in GRID_ARMS}
+    for arms, (size, label) in ((CLAIM3_ARMS, budget.claim3_cell), (CLAIM4_ARMS, budget.claim4_cell)):
+        wanted |= {(resolve_size(cells.data, size), label, arm) for arm in arms}
+    got = {(r.n_train, r.capacity, r.arm, r.seed) for r in runs}
+    assert got == {(*cell, seed) for cell in wanted for seed in budget.seeds}
+    caps = {c.label: c for c in cells.capacities}
+    by_cell = {}
+    for r in runs:
+        config = TrainConfig.from_dict({**r.config, "out": None})
+        config.validate()
+        assert (config.model, config.model_kwargs) == (caps[r.capacity].model, caps[r.capacity].model_kwargs)
+        assert config.seed == config.data_seed == r.seed and config.steps == cells.steps
+        for key, value in ARMS[r.arm].items():                          # the arm's own settings, resolved
+            assert getattr(config, key) == (getattr(budget, value) if key.endswith("prob") else value), key
+        shared = {k: v for k, v in r.config.items() if k not in AUGMENTATION_FIELDS}
+        by_cell.setdefault((r.n_train, r.capacity, r.seed), []).append(shared)
+    for cell, configs in by_cell.items():
+        assert all(c == configs[0] for c in configs), f"arms of {cell} differ beyond their augmentation"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for machines without a GPU")
@@ -213,7 +222,9 @@ def test_smoke_reproduction_end_to_end(tmp_path):
     from scoreaug_lab.reproduce import reproduce
     from scoreaug_lab.reproduce.report import MEANINGLESS
     out = tmp_path / "smoke"
+    clock = time.perf_counter()
     summary = reproduce("smoke", out, workers=2, progress=False, command="scoreaug-lab reproduce --budget smoke")
+    wall = time.perf_counter() - clock
     for name in ("report.md", "results.json", "overfitting_curves.png", "grid_measures.png", "claim3_rotation.png",
                  "claim4_combined.png", "claim5_convergence.png", "gap_by_band.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -221,7 +232,8 @@ def test_smoke_reproduction_end_to_end(tmp_path):
     report = (out / "report.md").read_text()
     assert saved["meaningless"] and saved["note"] == MEANINGLESS and MEANINGLESS in report
     assert saved["seeds"] == [0, 1, 2] and saved["hardware"]["torch"] == torch.__version__
-    assert saved["wall_seconds"] > 0 and all(r["measures"] is not None for r in saved["runs"])
+    assert 0.5 * wall <= saved["wall_seconds"] <= wall            # the run's own clock, within this test's
+    assert all(r["measures"] is not None for r in saved["runs"])
     assert [c["id"] for c in saved["claims"]] == [1, 2, 3, 4, 5]
     for claim in saved["claims"]:
         assert claim["verdict"] in VERDICTS and claim["n_counted"] >= 1

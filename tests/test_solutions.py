@@ -122,6 +122,7 @@ def _solution_files():
 
 
 @pytest.mark.parametrize("stem", _solution_files())
+@pytest.mark.process
 def test_solution_code_runs_at_test_size(stem, tmp_path):
     path = solution_file(NOTEBOOKS / f"{stem}.ipynb")
     assert PYTHON_BLOCK.findall(solution_text(path)), f"{path.name} has no python blocks"
