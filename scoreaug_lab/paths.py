@@ -1,7 +1,7 @@
 """Where the project's own folders are: the source checkout holding this package, if it is one.
 
 Defaults that notebooks (run from notebooks/) and commands (run from the project) must share live in the project,
-not in the working directory: the run store (`stored_run.default_root`, runs/store) and the data folder
+not in the working directory: the run store (`runs.keys.default_root`, runs/store) and the data folder
 (`data.images.data_dir`, data/). An installed copy has no project, and falls back to the working directory.
 """
 from __future__ import annotations

@@ -2,6 +2,7 @@
 enters, never a NaN result; widgets refuse what they cannot show and stay usable."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -158,12 +159,31 @@ def test_sampler_explorer_refuses_and_stays_usable(sampler_app, control, value):
     else:                                            # a bounded slider clamps inf to its end: a usable value
         assert math.isfinite(sampler_app.controls[control].value)
     sampler_app.controls["seed"].value = (sampler_app.controls["seed"].value + 1) % 5
-    assert sampler_app.last_error is None and all(math.isfinite(v) for v in sampler_app.state["samples"].ravel())
+    assert sampler_app.last_error is None
+    assert_samples_are_the_samplers(sampler_app)
+
+
+def assert_samples_are_the_samplers(app):
+    """Oracle: the public sampler run with the controls' settings and seeds gives the samples the widget shows."""
+    s = app.state
+    settings = {k: s[k] for k in ("num_steps", "sigma_min", "sigma_max", "rho", "method", "churn")}
+    seeds = range(s["seeds"][0], s["seeds"][1] + 1)
+    expected = sample(app.denoisers[s["denoiser"]], (2,), seeds, **settings)
+    assert s["samples"].shape == tuple(expected.shape)
+    assert np.allclose(s["samples"], expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_sampler_explorer_with_one_sample(sampler_app):
+    from scoreaug_lab.evaluate.metrics import projection_directions
     sampler_app.controls["n_samples"].value = 1
-    assert sampler_app.last_error is None and math.isfinite(sampler_app.state["sliced_wasserstein"])
+    assert sampler_app.last_error is None
+    assert_samples_are_the_samplers(sampler_app)
+    # closed form: W2 between a point mass at x and the reference's empirical law on direction p is the root mean
+    # square of (r_j - x) . theta_p over the reference points r_j
+    x, ref = torch.from_numpy(sampler_app.state["samples"]).double(), sampler_app.reference.double()
+    theta = projection_directions(2, 64)                                      # sampler_report's 64 directions
+    expected = ((ref - x) @ theta).pow(2).mean().sqrt().item()
+    assert sampler_app.state["sliced_wasserstein"] == pytest.approx(expected, rel=1e-9)
     sampler_app.controls["n_samples"].value = 60
 
 

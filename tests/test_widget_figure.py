@@ -1,4 +1,4 @@
-"""widgets.figure: plotly's widget code travels once per kernel (the carrier, gzip-compressed), every other figure
+"""widgets.carrier_figure_widget: plotly's widget code travels once per kernel (the carrier, gzip-compressed), every other figure
 carries a stub; so a saved notebook holds the 5 MB bundle once, compressed, instead of once per figure."""
 import base64
 import gzip

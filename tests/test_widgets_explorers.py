@@ -12,6 +12,7 @@ from PIL import Image
 from traitlets import TraitError
 
 from scoreaug_lab.data import ring_mixture
+from scoreaug_lab.denoiser import as_denoiser
 from scoreaug_lab.runs.store import get_store
 from scoreaug_lab.widgets import (ImageTransformExplorer, PointTransformExplorer, SamplerExplorer, ScoreFieldExplorer,
                                   TransformExplorer)
@@ -215,8 +216,18 @@ def test_score_field_model_on_demand_updates_in_place(field):
     assert field.state["model_score"] is None and len(tr["model"].x) == 0
     model = field.train_model(steps=30)                               # the recipe, through the run store
     s = field.state
-    assert model is field.model and s["model_source"] == "trained" and np.isfinite(s["model_score"]).all()
-    assert np.isfinite(s["model_relative_error"]) and len(tr["model"].x) > 0
+    assert model is field.model and s["model_source"] == "trained" and len(tr["model"].x) > 0
+    # oracle: Tweedie written out, (D(y; sigma) - y) / sigma^2, on the grid and at the noisy samples
+    sigma = s["sigma"]
+
+    @torch.no_grad()
+    def tweedie(y):
+        return (as_denoiser(model)(y.float(), torch.full((len(y),), sigma)).double() - y) / sigma ** 2
+    assert np.abs(s["model_score"] - tweedie(field.grid).numpy()).max() < 1e-3 * (1 + np.abs(s["model_score"]).max())
+    y = field.x0 + sigma * field.noise
+    truth = ring_mixture().score(y, sigma)
+    expected = ((tweedie(y) - truth).pow(2).sum(1).mean() / truth.pow(2).sum(1).mean()).sqrt().item()
+    assert s["model_relative_error"] == pytest.approx(expected, rel=1e-4)
     x_before = np.array(tr["pushforward"].x).copy()
     set_values(field, transform="rotate", angle=20.0)
     assert not np.array_equal(np.array(tr["pushforward"].x), x_before, equal_nan=True)

@@ -37,7 +37,7 @@ def run_cli(*argv, quiet: bool = False) -> str:
 
 
 def _cli_worker(argv: list) -> tuple[int, str, str]:
-    """Run one command in a worker process (one torch thread, run_store.init_worker); (exit code, stdout, stderr)."""
+    """Run one command in a worker process (one torch thread, runs.workers.init_worker); (exit code, stdout, stderr)."""
     from . import main
     out, err = io.StringIO(), io.StringIO()
     clock = time.perf_counter()

@@ -4,7 +4,7 @@ train/held-out denoising loss of one sigma band; and the curve of memorisation a
 over the settings visited. Notebooks call it as the OverfittingExplorer does.
 
 Three denoisers of a toy setting (CURVE_DENOISERS):
-  network  a run trained by `run_store` from `presets.toy_config` (not built here: see RunStore.get)
+  network  a run trained by the run store (`runs.store`) from `presets.toy_config` (not built here: see RunStore.get)
   optimum  the variant's optimal denoiser for the finite training set (`optima.variant_optimum`): it memorises
            perfectly, so its samples are (transformed) training points
   truth    the true-distribution denoiser where the data law is closed form (toy:gmm8): samples are fresh data

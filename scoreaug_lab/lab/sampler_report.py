@@ -1,8 +1,8 @@
 """One run of the sampler on 2-D (or any flat) data, and how good its samples are: the numbers behind
 widgets.SamplerExplorer.
 
-`sampler_report` runs `sampling.sample_trajectory` with one seed per sample, keeps the whole path of the first
-few samples (from the sampler's own start noise, `x_start`), and measures the samples against fresh data (exact
+`sampler_report` starts from `sampling.start_noise` (one seed per sample), runs `sampling.steps` and keeps the
+whole path of the first few samples, and measures the samples against fresh data (exact
 sliced Wasserstein distance, metrics.sliced_wasserstein) and against the training points (metrics.memorisation:
 the share of samples that copy a training point).
 """

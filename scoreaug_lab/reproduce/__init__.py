@@ -7,6 +7,7 @@ computed verdict per claim.
     verdicts.py   paired differences, t-intervals, effect sizes, the verdict rule
     claims.py     the five claims as comparisons of arms
     figures.py, report.py   the PNGs, report.md and results.json
+    orientation.py  the orientation classifier that measures rotation leakage
     pipeline.py   `reproduce()`: all of the above in order
 """
 from .pipeline import reproduce

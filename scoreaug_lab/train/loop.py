@@ -6,7 +6,7 @@
 
 One step (`Trainer.train_step`): draw the whole batch's randomness, compute the EDM-weighted loss of the
 variant (`diffusion.diffusion_loss`), `loss.backward()`, clip, `optimizer.step()`, update the EMA. Around
-it, named pieces: restoring a run folder (`run_folder.RunFolder`), logging, evaluation and checkpoints.
+it, named pieces: restoring a run folder (`runs.folder.RunFolder`), logging, evaluation and checkpoints.
 
 AdamW, EMA with a warm-up (torch.optim.swa_utils.AveragedModel), gradient clipping, learning-rate warm-up,
 gradient accumulation, a tqdm.auto progress bar, metrics as JSON lines, atomic checkpoints and exact resume:

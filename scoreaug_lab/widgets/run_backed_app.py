@@ -1,4 +1,4 @@
-"""What the widgets backed by trained runs share: the run store (`run_store.get_store`), training on demand
+"""What the widgets backed by trained runs share: the run store (`runs.store.get_store`), training on demand
 with a progress bar (in a worker thread inside a notebook kernel, `background.BackgroundTrainer`, so the
 notebook stays usable; synchronously elsewhere, `background.train_job`), a lock so that an update from the
 worker and one from a control never interleave, the refusal of invalid control values (None, NaN, a value

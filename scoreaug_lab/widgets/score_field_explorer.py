@@ -47,7 +47,7 @@ class ScoreFieldExplorer(WidgetApp):
     mixture: a data.GaussianMixture in R^2 (default ring_mixture(), the data of the training recipe); model:
     optional denoiser of points (B, 2) (called with omega=None); grid_size arrows per side over [-extent, extent]^2;
     density_size pixels per side of the log-density maps; train_steps for the recipe's model; store: the RunStore
-    that trains or loads it (default run_store.get_store()).
+    that trains or loads it (default runs.store.get_store()).
     """
 
     title = "Score fields: data, push-forward through T, and a model"
