@@ -9,8 +9,8 @@
   foreach     the same with torch's private _foreach_norm / _foreach_mul_ (skipping the multiplication by 1)
 
 Three training loops of the same configuration advance in interleaved chunks (the same machine load); the script
-prints the median time per step of each and the ratios. Every path gives the same weights (tests/test_training.py
-checks StepUpdates against torch's path bit for bit).
+prints the median time per step of each and the ratios. Every path gives the same weights
+(tests/test_train_step_updates.py checks StepUpdates against torch's path bit for bit).
 """
 from __future__ import annotations
 

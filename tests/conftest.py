@@ -50,3 +50,19 @@ def _in_process_only(request, monkeypatch):
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
     monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+
+
+# --- the transform explorers, shared by the widget tests (one of each per test module) --------------------
+@pytest.fixture(scope="module")
+def explorer():
+    """Small and offline: 8x8 digits, no CIFAR-10, a small oracle training set."""
+    from scoreaug_lab.widgets import ImageTransformExplorer
+
+    return ImageTransformExplorer(data="digits", digits_size=8, cifar_path=False, n_train=24)
+
+
+@pytest.fixture(scope="module")
+def points():
+    from scoreaug_lab.widgets import PointTransformExplorer
+
+    return PointTransformExplorer(n_points=64)

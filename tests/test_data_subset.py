@@ -1,5 +1,4 @@
-"""`scoreaug-lab data cifar10-subset` builds a balanced .npz from torchvision's CIFAR-10 layout (here a copy
-written from the project's shared test subset, since nothing can be downloaded on the test machines)."""
+"""data.subset: `scoreaug-lab data cifar10-subset` from a torchvision-layout copy of the shared test subset."""
 import pickle
 
 import numpy as np
@@ -66,22 +65,3 @@ def test_subset_refuses_what_it_cannot_build(torchvision_copy, tmp_path, capsys)
     assert main(["data", "cifar10-subset", "--root", str(tmp_path / "empty"), "--no-download",
                  "--out", str(tmp_path / "b.npz")]) == 2
     assert "could not be downloaded" in capsys.readouterr().err
-
-
-def test_the_subset_the_command_builds_is_found_before_the_shared_one(tmp_path, monkeypatch):
-    """local_cifar_npz: $SCOREAUG_CIFAR_NPZ, then <data dir>/cifar10_subset.npz (the command's default output,
-    images.built_cifar_npz), then the shared test subset; None when none exists."""
-    from scoreaug_lab.data import images
-    built, shared, chosen = tmp_path / "data" / "cifar10_subset.npz", tmp_path / "shared.npz", tmp_path / "chosen.npz"
-    built.parent.mkdir()
-    monkeypatch.setenv("SCOREAUG_DATA_DIR", str(built.parent))     # where the command writes by default
-    monkeypatch.setattr(images, "SHARED_CIFAR_NPZ", shared)
-    monkeypatch.delenv("SCOREAUG_CIFAR_NPZ", raising=False)
-    assert images.local_cifar_npz() is None
-    shared.write_bytes(b"x")
-    assert images.local_cifar_npz() == shared
-    built.write_bytes(b"x")
-    assert images.local_cifar_npz() == built
-    chosen.write_bytes(b"x")
-    monkeypatch.setenv("SCOREAUG_CIFAR_NPZ", str(chosen))
-    assert images.local_cifar_npz() == chosen

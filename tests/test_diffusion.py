@@ -14,7 +14,7 @@ SIGMAS = torch.logspace(-3, math.log10(80), 50, dtype=torch.float64)
 @pytest.mark.parametrize("sd", [0.5, 1.0, 0.2])
 def test_preconditioning_meets_its_defining_properties(sd):
     """The coefficients are defined by properties (EDM appendix B.6), checked here rather than retyped;
-    tests/test_symbolic.py proves the same identities with sympy."""
+    tests/test_symbolic_edm.py proves the same identities with sympy."""
     c_skip, c_out, c_in, c_noise = edm_coefficients(SIGMAS, sd)
     s = SIGMAS
 

@@ -46,3 +46,28 @@ def test_every_module_imports_alone():
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "", "modules that do not import alone:\n" + done.stdout
+
+
+# test files that test a surface of the toolkit rather than one module: the notebooks, the browser, the packaging,
+# and the bad-input attacks that cross every layer (README's guarantees table names them)
+SURFACES = {"browser", "browser_assignments", "notebooks", "solutions", "package", "packaging", "reliability_api",
+            "reliability_cli", "reliability_runs"}
+
+
+def module_named(stem: str) -> str | None:
+    """The module a test file test_<stem>.py is named after: <stem> at the top (a module or a subpackage's
+    __init__), or <subpackage>_<module> below; None when no module has that name."""
+    if (PACKAGE / f"{stem}.py").is_file() or (PACKAGE / stem / "__init__.py").is_file():
+        return stem
+    for package in (p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
+        rest = stem.removeprefix(package.name + "_")
+        if rest != stem and (package / f"{rest}.py").is_file():
+            return f"{package.name}.{rest}"
+    return None
+
+
+def test_every_test_file_is_named_after_the_module_it_tests():
+    tests = Path(__file__).resolve().parent
+    stems = [p.stem.removeprefix("test_") for p in tests.glob("test_*.py")]
+    unnamed = [s for s in stems if s not in SURFACES and module_named(s) is None]
+    assert not unnamed, f"test files named after no module: {unnamed}"

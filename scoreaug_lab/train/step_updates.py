@@ -5,9 +5,9 @@ On the walkthrough's toy MLP (100 k parameters, 6 ms a step on one core) torch's
 `AveragedModel.update_parameters` cost more in Python bookkeeping (walking both module trees, detaching,
 regrouping tensors by device and dtype, every step) than in arithmetic. `StepUpdates` makes the tensor lists and
 groups once and then calls torch's public functions on them (`get_total_norm`, `clip_grads_with_norm_`, the EMA's
-own `multi_avg_fn`), so the numbers are identical (tests/test_training.py checks the weights bit for bit against
-torch's path; benchmarks/step_updates.py times the three ways). Any set-up it does not recognise takes torch's
-path every step.
+own `multi_avg_fn`), so the numbers are identical (tests/test_train_step_updates.py checks the weights bit for bit
+against torch's path; benchmarks/step_updates.py times the three ways). Any set-up it does not recognise takes
+torch's path every step.
 """
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ one grid_sample (bilinear or nearest, zero padding) and are linear in the pixel 
 orthogonal nor exact. `rotate_nearest` and `geometric_nearest` are the nearest-neighbour versions under
 their own names (so that a spec string, whose option values are numbers, can pick them).
 
-Facts worth seeing (tests/test_image_transforms.py measures them, `transforms.linear` computes them):
-orthogonal maps only permute pixels, so white noise stays white with the same variance; brightness
-multiplies the noise level by a; translate and cutout leave noise-free zeros; bilinear rotation keeps
-only about 4/9 of the white-noise variance and correlates neighbours.
+Facts worth seeing (tests/test_transforms_images.py and tests/test_transforms_resampled.py measure them,
+`transforms.linear` computes them): orthogonal maps only permute pixels, so white noise stays white with the
+same variance; brightness multiplies the noise level by a; translate and cutout leave noise-free zeros; bilinear
+rotation keeps only about 4/9 of the white-noise variance and correlates neighbours.
 """
 from __future__ import annotations
 

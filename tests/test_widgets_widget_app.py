@@ -1,0 +1,23 @@
+"""widgets.widget_app, driven headless: invalid values are refused, said and put back; the app stays usable."""
+import pytest
+from traitlets import TraitError
+
+from support import set_values
+
+
+def test_invalid_values_are_refused_and_the_widget_stays_usable(explorer, points):
+    set_values(explorer, transform="rotate", angle=20.0)
+    explorer.controls["angle"].value = float("nan")
+    assert "angle: nan is not a finite number; kept 20.0" in explorer.last_error
+    assert "refused" in explorer.status.value and explorer.controls["angle"].value == 20.0   # the good value is back
+    with pytest.raises(TraitError):
+        explorer.controls["angle"].value = None
+    with pytest.raises(TraitError):
+        explorer.controls["sigma"].value = float("nan")                       # not one of the slider's values
+    set_values(explorer, angle=25.0)
+    assert explorer.status.value == "" and explorer.state["title"].startswith("rotate: θ = 25°")
+    set_values(points, transform="tanh", strength=1.0)
+    points.controls["strength"].value = float("nan")
+    assert "strength: nan is not a finite number" in points.last_error and points.controls["strength"].value == 1.0
+    set_values(points, strength=1.5)
+    assert points.state["title"].startswith("tanh: k = 1.5")
