@@ -535,8 +535,8 @@ def test_overfitting_explorer(lab, notebooks):
         assert f"n={int(after)} (optimum" in w.figure_text(0)
         w.toggle("variant", "scoreaug", changed=0)
         assert "scoreaug" in w.figure_text(0)
-        w.select("loss band", "sigma 0.002 to 0.05", changed=3)
-        assert "sigma 0.002 to 0.05" in w.figure_text(3)
+        w.select("loss band", "sigma 0.002 to 0.05", changed=2)      # figures: samples, memorisation, loss
+        assert "sigma 0.002 to 0.05" in w.figure_text(2)
         # back to a network: it trains in the background (progress bar), then shows its samples
         w.toggle("denoiser", "trained network", changed=0)
         w.wait_for_figure_text(0, f"scoreaug, n={int(after)} (network, step")

@@ -61,6 +61,26 @@ def test_only_the_python_environment_is_visible_and_only_tmp_is_writable(tmp_pat
     assert seen == "[" and writable == "['/tmp'", done.stdout               # nothing seen, /tmp alone writable
 
 
+def test_a_read_only_root_below_tmp_stays_visible_over_the_private_tmp(tmp_path):
+    """A checkout or environment in /tmp (CI's clone, a student's venv) is bound over the sandbox's own /tmp."""
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "module.py").write_text("VALUE = 42\n")
+    done = S.run([sys.executable, "-c", textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(env)!r})
+        import module
+        try:
+            open({str(env / "probe")!r}, "w")
+            writable = True
+        except OSError:
+            writable = False
+        print(module.VALUE, writable)
+    """)], b"", S.Limits(wall_seconds=60), sandbox_env(), extra_read_only=[env])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().split() == ["42", "False"]
+
+
 def test_there_is_no_network_not_even_the_hosts_loopback():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -123,6 +123,10 @@ def sandbox_command(argv, limits: Limits, env: dict, passwd_fd: int | None = Non
         command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:          # a user: its own uid in a user namespace, no nested namespaces
         command += ["--unshare-user", "--disable-userns"]
+    # the scratch file systems first, so that a read-only root below /tmp (a checkout in /tmp) is bound on top
+    command += ["--proc", "/proc", "--dev", "/dev",
+                "--perms", "01777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp",
+                "--perms", "01777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/dev/shm"]
     command += _directories_for([r for r in roots if r != Path("/usr")])
     for root in roots:
         command += ["--ro-bind", str(root), str(root)]
@@ -131,10 +135,7 @@ def sandbox_command(argv, limits: Limits, env: dict, passwd_fd: int | None = Non
                 "--ro-bind-try", "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/fonts", "/etc/fonts"]
     if passwd_fd is not None:
         command += ["--perms", "0644", "--ro-bind-data", str(passwd_fd), "/etc/passwd"]
-    command += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "01777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/tmp",
-                "--perms", "01777", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", "/dev/shm",
-                "--clearenv", "--chdir", "/tmp"]
+    command += ["--clearenv", "--chdir", "/tmp"]
     for key, value in env.items():
         command += ["--setenv", key, str(value)]
     if as_root:

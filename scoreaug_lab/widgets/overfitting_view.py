@@ -1,6 +1,7 @@
 """The overfitting explorer's view: samples over the training points, the memorised fraction against
-training-set size beside fresh data, and the train/held-out loss of one sigma band. Traces are kept by name when the figures are built. Every number comes from
-`scoreaug_lab.lab.memorisation_curve`; this module only draws and records state.
+training-set size beside fresh data, and the train/held-out loss of one sigma band. Traces are kept by name when
+the figures are built. Every number comes from `scoreaug_lab.lab.memorisation_curve`; this module only draws and
+records state.
 """
 from __future__ import annotations
 
