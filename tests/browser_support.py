@@ -212,6 +212,7 @@ class WidgetDriver:
         """The widget has rendered its figures (at least `figures` with axes and traces: plotly's code may load
         after the layout is drawn, on a busy machine seconds later) and is at rest."""
         self.output.wait_for(state="attached", timeout=self.timeout * SECOND)
+        self.output.evaluate("e => e.scrollIntoView({block: 'start'})")    # in view, as a user would look at it
         self.page.wait_for_function(
             """([root, n]) => [...root.querySelectorAll('.js-plotly-plot')].filter(
                    p => p.querySelector('.main-svg .cartesianlayer, .main-svg .imagelayer')
