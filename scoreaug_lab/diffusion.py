@@ -135,16 +135,19 @@ class TrainingRandomness:
 
 
 def draw_training_randomness(shape, variant: str | Variant, augment=None, generator: torch.Generator | None = None,
-                             device=None, dtype=torch.float32) -> TrainingRandomness:
-    """sigma ~ lognormal, n ~ N(0, I) of `shape` (B, ...), and one transform per sample when the variant
-    augments (`augment`: a transforms.TransformSampler), drawn from `generator` in that order."""
+                             device=None, dtype=torch.float32,
+                             augment_generator: torch.Generator | None = None) -> TrainingRandomness:
+    """sigma ~ lognormal, n ~ N(0, I) of `shape` (B, ...) from `generator`, then one transform per sample when
+    the variant augments (`augment`: a transforms.TransformSampler) from `augment_generator` (default:
+    `generator`). With a separate augment_generator, sigma and the noise do not depend on whether or how a
+    run augments: arms trained under one seed see the same sigma and noise at every step."""
     variant = get_variant(variant)
     sigma = sample_sigma(shape[0], generator, device=device, dtype=dtype)
     noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
     draw = None
     if variant.augmented:
         _need_transforms(variant, augment)
-        draw = augment.draw(shape[0], generator=generator, device=device)
+        draw = augment.draw(shape[0], generator=augment_generator or generator, device=device)
     return TrainingRandomness(sigma, noise, draw)
 
 

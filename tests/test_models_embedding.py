@@ -58,3 +58,26 @@ def test_drop_labels_zeroes_whole_rows_reproducibly():
         drop_labels(onehot, 1.5)
     with pytest.raises(ValueError, match="one-hot"):
         drop_labels(torch.arange(4), 0.1)
+
+
+@pytest.mark.parametrize("name", ["unet-tiny", "dit-tiny", "mlp"])
+def test_the_omega_layer_draws_from_its_own_stream(name):
+    """Under one seed a model with omega and one without start from the same weights in every layer they share
+    (the omega layer consumes none of the global stream); the omega weights follow the seed and keep torch's
+    Kaiming-uniform bound 1/sqrt(fan_in)."""
+    from scoreaug_lab.models import build_model
+    shape = (2,) if name == "mlp" else (1, 8, 8)
+    built = {}
+    for seed in (0, 1):
+        for omega_dim in (0, 5):
+            torch.manual_seed(seed)
+            built[(seed, omega_dim)] = build_model(name, shape, omega_dim=omega_dim).state_dict()
+            built[(seed, omega_dim, "after")] = torch.rand(3)          # the global stream after building
+    for seed in (0, 1):
+        plain, with_omega = built[(seed, 0)], built[(seed, 5)]
+        assert set(with_omega) - set(plain) == {"embed.omega.weight"}
+        assert all(torch.equal(plain[k], with_omega[k]) for k in plain)
+        assert torch.equal(built[(seed, 0, "after")], built[(seed, 5, "after")])
+        w = with_omega["embed.omega.weight"]
+        assert w.abs().max() <= 1 / 5 ** 0.5 and w.std() > 0.05
+    assert not torch.equal(built[(0, 5)]["embed.omega.weight"], built[(1, 5)]["embed.omega.weight"])

@@ -43,20 +43,29 @@ def test_smoke_reproduction_end_to_end(tmp_path):
     assert saved["seeds"] == [0, 1, 2] and saved["hardware"]["torch"] == torch.__version__
     assert 0.5 * wall <= saved["wall_seconds"] <= wall            # the run's own clock, within this test's
     assert all(r["measures"] is not None for r in saved["runs"])
+    # the best checkpoint's measures: its step is the evaluation of the lowest held-out loss in the run's curve
+    for run in saved["runs"]:
+        m = run["measures"]
+        assert m["best_step"] == min(m["curve"], key=lambda p: p["heldout"])["step"] == m["best_heldout_step"]
+        assert m["heldout_best"] == min(p["heldout"] for p in m["curve"])
+    assert "omega layer" in report and "permutation p" in report and len(saved["invocations"]) == 1
     assert [c["id"] for c in saved["claims"]] == [1, 2, 3, 4, 5]
     for claim in saved["claims"]:
         assert claim["verdict"] in VERDICTS and claim["n_counted"] >= 1
-        assert claim["verdict"].upper() in report
+        assert f"{claim['verdict'].upper()}: " in report and "at 8×8-digit scale" in report
         # every counted verdict is the t-interval of the per-seed differences saved beside it
         for comp in claim["comparisons"]:
             d = np.array(comp["differences"])
             if len(d) > 1 and d.std() > 0:
                 ci = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
                 assert abs(comp["difference"]["ci_low"] - ci[0]) < 1e-9
-            assert comp["verdict"] == verdict(comp["difference"]["ci_low"] if comp["difference"]["ci_low"] is not None
-                                              else math.nan, comp["difference"]["ci_high"]
-                                              if comp["difference"]["ci_high"] is not None else math.nan, comp["expect"])
-        assert claim["verdict"] == combine(c["verdict"] for c in claim["comparisons"] if c["counted"])
+            lo, hi = (math.nan if comp["difference"][k] is None else comp["difference"][k] for k in ("ci_low", "ci_high"))
+            if comp["expect"] != "equivalent":
+                assert comp["verdict"] == verdict(lo, hi, comp["expect"])
+            if d.size > 1:
+                assert abs(comp["p_permutation"] - stats.permutation_test(
+                    (d,), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue) < 1e-9
+        assert claim["verdict"] == combine(claim["comparisons"])
     # a rerun reuses every finished run and redoes only what is missing (here one run folder, deleted): the
     # redone run reproduces its numbers exactly (one thread, every random number seeded)
     lost = saved["runs"][0]
@@ -66,7 +75,7 @@ def test_smoke_reproduction_end_to_end(tmp_path):
     resaved = json.loads((out / "results.json").read_text())
     assert resaved["n_reused"] == len(saved["runs"]) - 1
     redone = next(r for r in resaved["runs"] if r["name"] == lost["name"])["measures"]
-    for key in ("gap", "proxy_fid", "judged_rotated", "memorised", "best_heldout_step"):
+    for key in ("gap", "proxy_fid", "proxy_fid_best", "best_step", "judged_rotated", "memorised", "best_heldout_step"):
         assert redone[key] == lost["measures"][key], key
     assert [c["verdict"] for c in again["claims"]] == [c["verdict"] for c in saved["claims"]]
     assert time.perf_counter() - t0 < summary["wall_seconds"]

@@ -184,3 +184,49 @@ def test_compile_inductor_one_step():
     eager = train(TrainConfig(**{**TINY, "steps": 1}))
     assert abs(compiled.loss - eager.loss) < 1e-4 * max(1.0, abs(eager.loss))
     assert max((a - b).abs().max().item() for a, b in zip(compiled.model.parameters(), eager.model.parameters())) < 1e-5
+
+
+def _evals(run_dir):
+    from scoreaug_lab.evaluate.metrics import low_sigma_mean
+    return [(r["step"], low_sigma_mean(r["eval"], "heldout")) for r in read_metrics(run_dir) if "eval" in r]
+
+
+def test_keep_best_saves_the_ema_of_the_lowest_heldout_evaluation_and_survives_a_resume(tmp_path):
+    """best_ema.pt holds the EMA weights of the evaluation with the lowest held-out loss (read back from
+    metrics.jsonl), the same whether the run went straight through or was stopped and resumed in between;
+    load_run(best=True) serves exactly those weights."""
+    from scoreaug_lab.runs.folder import load_run
+    cfg = dict(SMALL, n_train=16, steps=60, eval_every=10, keep_best=True, variant="scoreaug",
+               transforms="rot90", aug_prob=0.5)
+    train(TrainConfig(**cfg, out=str(tmp_path / "straight")))
+    train(TrainConfig(**{**cfg, "steps": 30}, out=str(tmp_path / "split")))   # stops at an evaluation
+    train(TrainConfig(**cfg, out=str(tmp_path / "split")))
+    for run in ("straight", "split"):
+        evals = _evals(tmp_path / run)
+        step, value = min(evals, key=lambda e: e[1])
+        best = load_checkpoint(tmp_path / run / "best_ema.pt")
+        assert (best["step"], best["heldout"]) == (step, value) and len(evals) == 6
+    a = load_checkpoint(tmp_path / "straight" / "best_ema.pt")["ema"]
+    b = load_checkpoint(tmp_path / "split" / "best_ema.pt")["ema"]
+    assert _equal_dicts(a, b)
+    served = load_run(tmp_path / "split", device="cpu", best=True)
+    assert served.step == step
+    assert all(torch.equal(v, a["module." + k]) for k, v in served.model.state_dict().items())
+    with pytest.raises(ValueError, match="eval_every"):
+        TrainConfig(**{**cfg, "eval_every": 0}).validate()
+
+
+def test_transform_draws_leave_the_training_stream_alone():
+    """sigma and the noise of every step do not depend on the augmentation: its draws come from a second
+    generator (so arms of one seed are paired step for step)."""
+    from scoreaug_lab.train.distributed import detect
+    from scoreaug_lab.train.loop import Trainer
+    draws = {}
+    for variant, p in (("noaug", 0.5), ("scoreaug", 0.5), ("scoreaug", 1.0), ("clean-omega", 0.3)):
+        trainer = Trainer(TrainConfig(**{**SMALL, "variant": variant, "transforms": "rot90,scale", "aug_prob": p}),
+                          detect(), torch.device("cpu"))
+        draws[(variant, p)] = [trainer.draw_batch() for _ in range(4)]
+    ref = draws[("noaug", 0.5)]
+    for key, batches in draws.items():
+        for (idx, _, r, _), (ref_idx, _, ref_r, _) in zip(batches, ref):
+            assert torch.equal(idx, ref_idx) and torch.equal(r.sigma, ref_r.sigma) and torch.equal(r.noise, ref_r.noise)

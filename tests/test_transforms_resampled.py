@@ -95,3 +95,29 @@ def test_bilinear_rotation_loses_noise_variance_and_correlates_neighbours(degree
     y = get_transform("rotate", "images").apply(noise, theta.expand(2000, 1))
     mc = y.var(0, unbiased=False)[0]
     assert abs(mc[disc].mean() - bil.variance[disc].mean()) < 0.01
+
+
+def test_geometric_operations_switch_on_independently_as_edm():
+    """p_each < 1: each of scale, rotation, stretch and shift is on with probability p_each on its own coin (its
+    parameters are the identity otherwise), so an image is untouched with probability (1 - p_each)^4 and left
+    bit for bit as it was; p_each = 1 draws exactly what it always drew."""
+    from scoreaug_lab.transforms.resampled import Geometric
+    n, p_each = 20_000, 0.3
+    params = Geometric(p_each=p_each).sample_params(n, torch.Generator().manual_seed(0))
+    on = torch.stack([params[:, 0] != 0, params[:, 1] != 0, params[:, 2] != 0, params[:, 4] != 0], 1).double()
+    sd = (p_each * (1 - p_each) / n) ** 0.5
+    assert ((on.mean(0) - p_each).abs() < 5 * sd).all()
+    corr = torch.corrcoef(on.T)
+    assert (corr - torch.eye(4)).abs().max() < 0.05                               # independent coins
+    untouched = (on.sum(1) == 0).double().mean()
+    assert abs(untouched - (1 - p_each) ** 4) < 5 * ((1 - p_each) ** 4 / n) ** 0.5
+    x = torch.rand(64, 1, 8, 8)
+    small = Geometric(p_each=p_each).sample_params(64, torch.Generator().manual_seed(1))
+    out = Geometric(p_each=p_each)._apply(x, small)
+    same = (small[:, [0, 1, 2, 4, 5]] == 0).all(1)
+    assert same.any() and torch.equal(out[same], x[same])
+    g1, g2 = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    assert torch.equal(Geometric().sample_params(8, g1), Geometric(p_each=1.0).sample_params(8, g2))
+    for bad in (-0.1, 1.5, "x"):
+        with pytest.raises(ValueError, match="p_each"):
+            Geometric(p_each=bad)

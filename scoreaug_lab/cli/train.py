@@ -68,6 +68,8 @@ def _add_train_options(t):
     t.add_argument("--ckpt-every", type=int, default=None, help="checkpoint interval in steps (default 1000)")
     t.add_argument("--log-every", type=int, default=None, help="metrics interval in steps (default 50)")
     t.add_argument("--eval-every", type=int, default=None, help="train/held-out loss interval (default 0: never)")
+    t.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=None,
+                   help="also keep the EMA weights of the lowest held-out loss, best_ema.pt (needs --eval-every)")
     t.add_argument("--device", default=None, help="auto (CUDA if present, else CPU), cpu or cuda[:i] "
                    "(under torchrun: cuda:LOCAL_RANK)")
     t.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,

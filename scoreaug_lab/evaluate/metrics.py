@@ -187,6 +187,18 @@ def overfitting_gap(model, train: torch.Tensor, heldout: torch.Tensor, train_lab
              "heldout": b["loss"], "gap": b["loss"] - a["loss"]} for a, b in zip(tr, ho)]
 
 
+LOW_SIGMA = 1.0   # the bands whose upper edge is at most this: where the loss depends on the images' details
+
+
+def low_sigma_mean(bands: list, key: str, sigma_max: float = LOW_SIGMA) -> float:
+    """Mean of `key` ("train", "heldout" or "gap") over the bands of `overfitting_gap` whose upper edge is
+    <= sigma_max."""
+    rows = [b for b in bands if b["sigma_high"] <= sigma_max]
+    if not rows:
+        raise ValueError(f"no band lies below sigma = {sigma_max}")
+    return sum(b[key] for b in rows) / len(rows)
+
+
 def _non_identity_params(transform, n: int, generator: torch.Generator, tries: int = 20) -> torch.Tensor:
     """n parameter rows of `transform`, redrawing rows that encode the identity (omega = 0), so that the
     equivariance error measures transformed inputs (rot90 draws k = 0 a quarter of the time)."""

@@ -1,7 +1,10 @@
 """Conditioning shared by every denoiser: noise level, augmentation code omega and class labels.
 
 omega enters through a bias-free linear layer whose output is added to the noise-level embedding, so
-omega = 0 contributes exactly zero and the model equals the unaugmented one bit for bit.
+omega = 0 contributes exactly zero and the model equals the unaugmented one bit for bit. The omega layer
+draws its initial weights from a generator of its own (seeded from torch's seed), so building it consumes
+none of the global random stream: under one seed, a model with omega and one without start from the same
+weights in every layer they share (the reproduction compares such arms paired by seed).
 """
 from __future__ import annotations
 
@@ -10,6 +13,20 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+OMEGA_STREAM = 0x0E6A   # offset of the omega layer's generator seed from torch's seed
+
+
+def own_stream_linear(fan_in: int, fan_out: int, stream: int = OMEGA_STREAM) -> nn.Linear:
+    """A bias-free nn.Linear initialised as torch initialises one (Kaiming-uniform, a = sqrt(5)) but from its own
+    generator, seeded torch.initial_seed() + stream; the global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):   # the default init below consumes, then is undone
+        layer = nn.Linear(fan_in, fan_out, bias=False)
+    generator = torch.Generator().manual_seed((torch.initial_seed() + stream) % 2**63)
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    return layer
 
 
 class SinusoidalEmbedding(nn.Module):
@@ -71,7 +88,7 @@ class ConditionEmbedding(nn.Module):
         noise_channels = noise_channels or emb_dim
         self.omega_dim, self.label_dim = int(omega_dim), int(label_dim)
         self.noise = SinusoidalEmbedding(noise_channels)
-        self.omega = nn.Linear(omega_dim, noise_channels, bias=False) if omega_dim else None
+        self.omega = own_stream_linear(omega_dim, noise_channels) if omega_dim else None
         self.label = nn.Linear(label_dim, noise_channels, bias=label_bias) if label_dim else None
         if self.label is not None and self.label.bias is not None:
             nn.init.zeros_(self.label.bias)

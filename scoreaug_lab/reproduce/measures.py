@@ -9,6 +9,9 @@ Per run (the EMA model, sampled at omega = 0 with the same sample seeds 0..n-1 f
   proxy FID            FID of the samples against the held-out images in the feature space of the toolkit's
                        own small classifier (`fid.proxy_fid_kid`): not Inception, not comparable with
                        published FIDs; Inception FID as well where the budget asks and its weights are cached
+  at the best step     the same samples (same seeds) from the EMA weights of the evaluation with the lowest
+                       held-out loss (best_ema.pt, kept during training): proxy_fid_best, memorised_best,
+                       judged_rotated_best; best_step and heldout_best (that evaluation's held-out loss)
   judged rotated       fraction of samples the orientation classifier calls rotated (`orientation`)
   learning curve       training and held-out loss (bands below sigma = 1) at every evaluation during training
 """
@@ -19,31 +22,27 @@ from pathlib import Path
 
 import torch
 
-LOW_SIGMA = 1.0          # the gap and the curves average the bands whose upper edge is <= this
 SAMPLES_KEPT = 64        # the first samples are kept in the run folder for the report's figures
 SAMPLES_FILE = "samples_head.pt"
 
 
-def low_band_mean(bands: list, key: str) -> float:
-    rows = [b for b in bands if b["sigma_high"] <= LOW_SIGMA]
-    return sum(b[key] for b in rows) / len(rows)
-
-
 def learning_curve(run_dir) -> list[dict]:
     """[{step, train, heldout, gap}] from the evaluation lines of metrics.jsonl (bands below sigma = 1)."""
+    from ..evaluate.metrics import low_sigma_mean
     from ..runs.folder import read_metrics
-    return [{"step": r["step"], **{k: low_band_mean(r["eval"], k) for k in ("train", "heldout", "gap")}}
+    return [{"step": r["step"], **{k: low_sigma_mean(r["eval"], k) for k in ("train", "heldout", "gap")}}
             for r in read_metrics(run_dir) if "eval" in r]
 
 
 def curve_summary(curve: list[dict], steps: int) -> dict:
-    """The step of the lowest held-out loss, and the held-out loss at a quarter of the training."""
+    """The step of the lowest held-out loss (the first such step; at_cap: it is the last evaluation, so the
+    run may not have reached its best), that loss, and the held-out loss at a quarter of the training."""
     if not curve:
-        return {"best_heldout_step": None, "heldout_at_quarter": None}
+        return {"best_heldout_step": None, "heldout_best": None, "heldout_at_quarter": None, "best_at_cap": None}
     best = min(curve, key=lambda r: r["heldout"])
     quarter = next((r for r in curve if r["step"] >= steps / 4), curve[-1])
-    return {"best_heldout_step": best["step"], "best_heldout": best["heldout"], "quarter_step": quarter["step"],
-            "heldout_at_quarter": quarter["heldout"]}
+    return {"best_heldout_step": best["step"], "heldout_best": best["heldout"], "best_at_cap": best is curve[-1],
+            "quarter_step": quarter["step"], "heldout_at_quarter": quarter["heldout"]}
 
 
 def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") -> dict:
@@ -51,7 +50,7 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     from ..evaluate.classifier import load_classifier
     from ..sampling import sample
     from ..evaluate.fid import proxy_fid_kid
-    from ..evaluate.metrics import memorisation, overfitting_gap
+    from ..evaluate.metrics import low_sigma_mean, memorisation, overfitting_gap
     from .orientation import judged_rotated, load_orientation_classifier
     from ..runs.folder import load_run
 
@@ -60,10 +59,14 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     model, data = run.model, run.setup.data
     out = {"step": run.step}
     bands = overfitting_gap(model, data.train, data.heldout, n_per_band=measure["n_per_band"], seed=0)
-    out.update(loss_by_band=bands, gap=low_band_mean(bands, "gap"), train_loss=low_band_mean(bands, "train"),
-               heldout_loss=low_band_mean(bands, "heldout"))
-    samples = sample(model, data.data_shape, range(measure["n_samples"]), num_steps=measure["sampler_steps"],
-                     device=model.device).float().cpu()
+    out.update(loss_by_band=bands, gap=low_sigma_mean(bands, "gap"), train_loss=low_sigma_mean(bands, "train"),
+               heldout_loss=low_sigma_mean(bands, "heldout"))
+
+    def draw(denoiser):   # the same sample seeds 0..n-1 for every run and checkpoint
+        return sample(denoiser, data.data_shape, range(measure["n_samples"]), num_steps=measure["sampler_steps"],
+                      device=denoiser.device).float().cpu()
+
+    samples = draw(model)
     torch.save(samples[:SAMPLES_KEPT].clone(), Path(run_dir) / SAMPLES_FILE)
     mem = memorisation(samples, data.train)
     ref = memorisation(data.heldout[: measure["n_samples"]], data.train)
@@ -72,6 +75,14 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     net, info = load_classifier(classifiers / f"{measure['proxy']}.pt", device)
     proxy = proxy_fid_kid(samples, {"vs_heldout": data.heldout}, net, info)["vs_heldout"]
     out.update(proxy_fid=proxy["fid"], proxy_kid=proxy["kid"]["mean"])
+    orient, _ = load_orientation_classifier(classifiers / f"{measure['orientation']}.pt", device)
+    if run.config.keep_best:
+        best = load_run(run_dir, device=device, best=True)
+        best_samples = draw(best.model)
+        best_proxy = proxy_fid_kid(best_samples, {"vs_heldout": data.heldout}, net, info)["vs_heldout"]
+        out.update(best_step=best.step, proxy_fid_best=best_proxy["fid"],
+                   memorised_best=memorisation(best_samples, data.train)["memorised_fraction"],
+                   judged_rotated_best=judged_rotated(orient, best_samples)["judged_rotated"])
     out["inception_fid"] = None
     if measure.get("inception"):
         from ..evaluate.fid import find_inception_weights, inception_fid_kid
@@ -80,7 +91,6 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
         if weights is not None:
             out["inception_fid"] = inception_fid_kid(samples, {"vs_heldout": data.heldout}, weights,
                                                      device=device)["vs_heldout"]["fid"]
-    orient, _ = load_orientation_classifier(classifiers / f"{measure['orientation']}.pt", device)
     judged = judged_rotated(orient, samples)
     out.update(judged_rotated=judged["judged_rotated"], turn_fractions=judged["turn_fractions"])
     out["curve"] = learning_curve(run_dir)
@@ -116,5 +126,5 @@ def train_classifier_for(spec: dict, path: Path) -> dict:
     return info
 
 
-__all__ = ["LOW_SIGMA", "SAMPLES_FILE", "low_band_mean", "learning_curve", "curve_summary", "measure_run",
+__all__ = ["SAMPLES_FILE", "learning_curve", "curve_summary", "measure_run",
            "train_classifier_for"]

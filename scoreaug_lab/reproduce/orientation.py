@@ -73,13 +73,15 @@ def train_orientation_classifier(train: torch.Tensor, heldout: torch.Tensor, epo
     return net, info
 
 
-def corrected_fraction(observed: float, false_rotated: float, detected_rotated: float) -> float:
+def corrected_fraction(observed: float, false_rotated: float, detected_rotated: float, clip: bool = True) -> float:
     """The true fraction r of rotated images implied by an observed judged-rotated fraction, from
-    observed = r detected + (1 - r) false  (clipped to [0, 1]; nan when the classifier cannot tell them apart)."""
+    observed = r detected + (1 - r) false  (clipped to [0, 1] unless clip=False, e.g. for an interval over
+    seeds, which clipping would bias; nan when the classifier cannot tell them apart)."""
     spread = detected_rotated - false_rotated
     if spread <= 0:
         return float("nan")
-    return min(1.0, max(0.0, (observed - false_rotated) / spread))
+    r = (observed - false_rotated) / spread
+    return min(1.0, max(0.0, r)) if clip else r
 
 
 def save_orientation_classifier(net, info: dict, path) -> None:

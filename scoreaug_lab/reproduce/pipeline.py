@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import shlex
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .claims import baseline_overfits, evaluate_claims
+from .claims import Table, baseline_overfits, evaluate_claims
 from .report import write_figures, write_report, write_results
 from .runner import SuiteRunner
 from .suite import BUDGETS, build_runs, classifier_specs, resolve_size
@@ -84,19 +85,40 @@ def count_parameters(budget, extra: bool) -> dict:
     return out
 
 
-def rotation_notes(claims: list, budget, false_rotated, detected_rotated) -> list:
+def rotation_detail(table, cell, rot_prob: float, detected_rotated) -> dict:
+    """Claim 3 beyond its verdict: per arm of the claim's cell, the fraction judged rotated corrected for the
+    classifier's errors against the same seed's no-augmentation samples (its false-rotation level on generated
+    digits): r_s = (observed_s - noaug_s) / (detected - noaug_s), with its interval over seeds and the value
+    expected (3p/4 without omega, 0 with it), and the mean fraction of samples given each quarter turn."""
     from .orientation import corrected_fraction
-    lines = []
-    claim3 = next(c for c in claims if c["id"] == 3)
-    for arm in claim3["arms"]:
-        if arm["metric"] != "judged_rotated":
-            continue
-        expected = 0.75 * budget.rot_prob if arm["arm"] == "noisy-rot90" else 0.0
-        corrected = (corrected_fraction(arm["mean"], false_rotated, detected_rotated)
-                     if false_rotated is not None else float("nan"))
-        lines.append(f"- {arm['arm']}: {arm['mean']:.3f} of samples judged rotated (mean over {arm['n']} seeds); "
-                     f"corrected for the classifier's errors {corrected:.3f}; expected {expected:.3f} "
-                     f"({'3p/4' if expected else 'none'}, p = {budget.rot_prob})")
+    from .verdicts import interval
+    data, n, cap = cell
+    noaug = table.values("judged_rotated", "noaug", data, n, cap)
+    out = {}
+    for arm, expected in (("noaug", None), ("noisy-rot90", 0.75 * rot_prob), ("scoreaug-rot90", 0.0)):
+        observed = table.values("judged_rotated", arm, data, n, cap)
+        turns = list(table.values("turn_fractions", arm, data, n, cap).values())
+        row = {"observed": interval(observed.values()) if observed else None, "expected": expected,
+               "turn_fractions": [sum(t[k] for t in turns) / len(turns) for k in range(4)] if turns else None}
+        if expected is not None and detected_rotated is not None:
+            corrected = [corrected_fraction(observed[s], noaug[s], detected_rotated, clip=False)
+                         for s in sorted(observed) if s in noaug and detected_rotated > noaug[s]]
+            row["corrected"] = interval(corrected) if len(corrected) > 1 else None
+        out[arm] = row
+    return out
+
+
+def rotation_notes(detail: dict, rot_prob: float) -> list:
+    from .report import ci, num
+    lines = [f"Corrected for the orientation classifier (detected rotated digits as it does on held-out ones; "
+             f"false-rotation level: the same seed's no-augmentation samples), rot90 at p = {rot_prob}:", ""]
+    for arm, row in detail.items():
+        turns = ", ".join(f"k={k}: {num(f)}" for k, f in enumerate(row["turn_fractions"] or []))
+        text = f"- {arm}: judged rotated {num(row['observed']['mean']) if row['observed'] else 'n/a'}"
+        if row.get("corrected"):
+            text += (f"; corrected {num(row['corrected']['mean'])} {ci(row['corrected'])} (95 % CI over seeds), "
+                     f"expected {num(row['expected'])}")
+        lines.append(text + f"; share of samples per quarter turn: {turns}")
     return lines + [""]
 
 
@@ -110,12 +132,28 @@ def memorisation_notes(runs, results) -> list:
     return [f"Reference for `memorised`: the same fraction for held-out images (which copy nothing): {text}.", ""]
 
 
+def record_invocation(out: Path, record: dict) -> list:
+    """Append this invocation to DIR/invocations.jsonl and return every one recorded there (an unreadable line
+    is skipped): the report shows the first, full run's time even when a later one only reused its runs."""
+    path = out / "invocations.jsonl"
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    rows = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return [r for r in rows if isinstance(r, dict) and {"started", "wall_seconds", "n_reused"} <= set(r)]
+
+
 def reproduce(budget: str = "cpu", out="runs/reproduce", workers: int | None = None, seeds=None, steps=None,
               data=None, with_cifar: bool = False, allow_cpu: bool = False, progress: bool = True,
               command: str | None = None, log=print) -> dict:
     """Run (or resume) a budget's suite into `out` and write report.md, results.json and the figures there.
     Returns {"report", "results", "claims", "wall_seconds"}."""
     t0, c0 = time.perf_counter(), time.process_time()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     name = budget
     budget, extra = resolve_budget(name, seeds, steps, data, with_cifar, allow_cpu, log)
     out = Path(out)
@@ -131,6 +169,7 @@ def reproduce(budget: str = "cpu", out="runs/reproduce", workers: int | None = N
             for k, (size, cap) in (("claim3", budget.claim3_cell), ("claim4", budget.claim4_cell))}
     claims = evaluate_claims(budget, runs, results, cell)
     orient = infos.get(f"orientation-{main.label}") or {}
+    rotation = rotation_detail(Table(runs, results), cell["claim3"], budget.rot_prob, orient.get("detected_rotated"))
     ctx = {"budget": budget, "runs": runs, "results": results, "claims": claims, "claim_cells": cell,
            "precondition": baseline_overfits(budget, runs, results), "classifiers": infos,
            "run_dirs": {s.name: str(runner.run_dir(s)) for s in runs},
@@ -144,13 +183,17 @@ def reproduce(budget: str = "cpu", out="runs/reproduce", workers: int | None = N
     ctx["recipe"] = (f"AdamW lr {first['lr']} (warm-up {first['warmup_steps']} steps), EMA decay {first['ema_decay']:.5g} "
                      f"(with a warm-up), gradient clipping {first['grad_clip']}, model {first['model']}")
     ctx["notes"] = {1: memorisation_notes(runs, results),
-                    3: rotation_notes(claims, budget, orient.get("false_rotated"), orient.get("detected_rotated"))}
+                    3: rotation_notes(rotation, budget.rot_prob)}
+    ctx["rotation"] = rotation
     ctx["figures"] = write_figures(out, ctx)
     hw["load_end"] = _load()
     ctx["hardware"] = hw
     ctx["wall_seconds"] = time.perf_counter() - t0
     # CPU time of this invocation: every worker process (start-up included) and this process
     ctx["cpu_seconds"] = sum(runner.worker_cpu.values()) + time.process_time() - c0
+    ctx["invocations"] = record_invocation(out, {"started": started, "wall_seconds": ctx["wall_seconds"],
+                                                 "cpu_seconds": ctx["cpu_seconds"], "n_runs": len(runs),
+                                                 "n_reused": runner.n_reused, "command": ctx["command"]})
     report = write_report(out, ctx)
     results_path = write_results(out, ctx)
     log(f"reproduce: {len(runs)} runs in {ctx['wall_seconds'] / 60:.1f} min; report {report}, results {results_path}")

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..course.notebook import markdown_table
 from ..runs.checkpoint import save_json
 from . import figures
-from .claims import METRICS, Table
+from .claims import EQUIVALENCE_MARGIN, METRICS, Table
+from .verdicts import resolution
 
 MEANINGLESS = ("SMOKE RUN: these numbers only show that the code runs end to end; they are meaningless and "
                "support no claim.")
@@ -50,26 +51,52 @@ def cell_text(c: dict) -> str:
     return f"{c['data']} n={c['n_train']} {c['capacity']}"
 
 
-def verdict_rows(claims: list) -> list:
+SCALE = {"digits8": "8×8-digit scale", "digits": "16×16-digit scale", "cifar10": "CIFAR-10-subset scale"}
+DIRECTION_WORDS = {"reproduced": "same direction as the paper", "contradicted": "opposite direction to the paper",
+                   "inconclusive": "undecided"}
+
+
+def verdict_words(verdict: str, scale: str) -> str:
+    """'REPRODUCED: same direction as the paper at 8×8-digit scale' (never a bare verdict beside the paper's FIDs)."""
+    return f"{verdict.upper()}: {DIRECTION_WORDS[verdict]} at {scale}"
+
+
+def p_text(c: dict) -> str:
+    return f"perm. p {num(c.get('p_permutation'))}"
+
+
+def effect_text(c: dict) -> str:
+    return (f"{cell_text(c)}, {c['metric']} {c['treatment_arm']} − {c['baseline_arm']}: {num(c['difference']['mean'])} "
+            f"{ci(c['difference'])}, d_z {num(c['cohens_dz'])}, {p_text(c)}")
+
+
+def verdict_rows(claims: list, scale: str) -> list:
     rows = []
     for claim in claims:
         counted = [c for c in claim["comparisons"] if c["counted"]]
-        effects = "; ".join(f"{cell_text(c)} vs {c['baseline_arm']}: {num(c['difference']['mean'])} {ci(c['difference'])}, "
-                            f"d_z {num(c['cohens_dz'])}" for c in counted) or "no runs"
         tally = {v: sum(c["verdict"] == v for c in counted) for v in ("reproduced", "contradicted", "inconclusive")}
+        holm = sum(c["contradicts_after_holm"] for c in counted)
         rows.append([claim["id"], claim["title"], claim["paper"],
                      f"{claim['metric']}: {claim['treatment']} − {claim['baseline']}, paper expects {claim['expect']}",
-                     effects, f"{tally['reproduced']}/{len(counted)} reproduced, {tally['contradicted']} contradicted",
-                     claim["verdict"].upper()])
+                     "; ".join(effect_text(c) for c in counted) or "no runs",
+                     f"{tally['reproduced']}/{len(counted)} reproduced, {tally['contradicted']} contradicted "
+                     f"({holm} after Holm)", verdict_words(claim["verdict"], scale)])
     return rows
 
 
 def comparison_rows(claim: dict) -> list:
-    return [[cell_text(c), c["metric"], f"{c['treatment_arm']} − {c['baseline_arm']}", c["expect"],
-             mean_pm(c["baseline"]), mean_pm(c["treatment"]), num(c["difference"]["mean"]), ci(c["difference"]),
-             num(c["cohens_dz"]), relative(c.get("relative")),
-             c["verdict"] + ("" if c["counted"] else " (not counted)")]
-            for c in claim["comparisons"]]
+    rows = []
+    for c in claim["comparisons"]:
+        cens = c.get("censored") or {}
+        censored = f" ({cens['treatment']}/{len(c['seeds'])} at the cap)" if cens.get("treatment") else ""
+        margin = f" ±{c['margin']}" if c.get("margin") else ""
+        holm = f", Holm p {num(c['p_contra_holm'])}" if c.get("p_contra_holm") is not None and c["p_contra"] < 1 else ""
+        rows.append([cell_text(c), c["metric"], f"{c['treatment_arm']} − {c['baseline_arm']}", c["expect"] + margin,
+                     mean_pm(c["baseline"]), mean_pm(c["treatment"]) + censored, num(c["difference"]["mean"]),
+                     ci(c["difference"]) + (f", 90 %: {ci(c['tost_interval'])}" if c.get("tost_interval") else ""),
+                     num(c["cohens_dz"]), f"t p {num(c['p_t'])}, {p_text(c)}{holm}", relative(c.get("relative")),
+                     c["verdict"] + ("" if c["counted"] else " (not counted)")])
+    return rows
 
 
 def arm_rows(claim: dict) -> list:
@@ -78,8 +105,39 @@ def arm_rows(claim: dict) -> list:
 
 
 COMPARISON_HEADER = ["cell", "metric", "difference", "paper expects", "baseline mean ± std", "treatment mean ± std",
-                     "mean difference", "95 % CI", "d_z", "relative", "verdict"]
+                     "mean difference", "95 % CI", "d_z", "p-values", "relative", "verdict"]
 ARM_HEADER = ["cell", "arm", "metric", "mean ± std", "95 % CI of the mean", "seeds", "per seed"]
+
+
+def pairing_text(budget) -> str:
+    return (f"Seeds {', '.join(map(str, budget.seeds))}; arms are compared paired by seed. Within a seed every arm "
+            "shares: the training subset and the held-out images; the initial weights of every layer the arms share "
+            "(the omega layer, which only augmented arms have, draws from a generator of its own); the batch "
+            "indices, noise levels sigma and noises of every training step (transform choices and parameters come "
+            "from a second generator); the evaluation probes during training and at the end; and the sample seeds "
+            f"0..{budget.n_samples - 1} ({budget.n_samples} samples, Heun with {budget.sampler_steps} steps, omega = 0). "
+            "Arms differ in their augmentation only.")
+
+
+def resolution_text(budget) -> str:
+    r = resolution(len(budget.seeds))
+    return (f"With n = {r['n']} seeds: t_0.975,{r['n'] - 1} = {num(r['t'])}; an interval's half-width is "
+            f"{num(r['multiplier'])} × sd(d), so a comparison reaches a verdict only when |d_z| > {num(r['min_dz'])} "
+            f"(smaller true effects read as inconclusive most of the time); the exact sign-flip permutation p shown "
+            f"beside each interval cannot go below {num(r['min_permutation_p'])}.")
+
+
+def headline(claims: list, scale: str) -> list:
+    """One line per claim, plus the sample-quality finding of claim 1 in words when it goes against the paper."""
+    lines = [f"- Claim {c['id']} ({c['title']}): {verdict_words(c['verdict'], scale)}" for c in claims]
+    worse = [c for c in claims[0]["comparisons"] if c["counted"] and c["metric"] == "proxy_fid_best"
+             and c["difference"]["mean"] > 0]
+    if worse:
+        lines.append(f"- Sample quality goes against claim 1: ScoreAug's proxy FID at the best checkpoint is higher "
+                     f"(worse) than without augmentation in {len(worse)} of "
+                     f"{sum(c['counted'] and c['metric'] == 'proxy_fid_best' for c in claims[0]['comparisons'])} "
+                     f"counted cells ({'; '.join(effect_text(c) for c in worse)}).")
+    return lines
 
 
 def settings_rows(budget, runs, params: dict) -> list:
@@ -101,30 +159,28 @@ def write_report(out: Path, ctx: dict) -> Path:
     lines = [f"# Does ScoreAug work? A small-scale reproduction: `{budget.name}` budget", ""]
     if budget.meaningless:
         lines += [f"> **{MEANINGLESS}**", ""]
-    hw = ctx["hardware"]
-    lines += [f"Command: `{ctx['command']}`  ", f"Seeds: {', '.join(map(str, budget.seeds))} (seed s fixes the training "
-              "subset, the initialisation and the training randomness of every arm, so arms are compared paired by "
-              f"seed; every run draws its {budget.n_samples} samples from the same sample seeds 0..{budget.n_samples - 1}, "
-              f"Heun with {budget.sampler_steps} steps, omega = 0)  ",
+    hw, scale = ctx["hardware"], SCALE.get(budget.main.label, budget.main.label)
+    lines += [f"Command: `{ctx['command']}`  ", pairing_text(budget) + "  ",
               f"Hardware: {hw['cpu']}, {hw['cores']} cores; {hw['gpu'] or 'no GPU'}; {hw['workers']} worker processes "
               f"of {hw['threads_per_worker']} torch thread; torch {hw['torch']}; load average {hw['load_start']} at the "
               f"start, {hw['load_end']} at the end (other users' load slows the runs)  ",
-              f"Wall time of this invocation: {ctx['wall_seconds'] / 60:.1f} min ({ctx['n_reused']} of {len(runs)} runs "
-              f"reused from an earlier invocation; sum of the training times recorded: "
-              f"{ctx['train_seconds'] / 60:.1f} min)  ",
-              f"CPU time of this invocation (all worker processes, start-up included, and the main process): "
-              f"{ctx['cpu_seconds'] / 60:.1f} core-min, i.e. about {ctx['cpu_seconds'] / 60 / hw['workers']:.1f} min "
-              f"on {hw['workers']} otherwise idle cores; the jobs' own CPU time over every invocation: "
-              f"{ctx['cpu_seconds_jobs'] / 60:.1f} core-min", ""]
-    lines += ["## Verdicts", "", "Each verdict is computed from a 95 % Student-t interval of the paired differences "
-              "(treatment − baseline) over seeds: reproduced when it excludes 0 in the paper's direction, "
-              "contradicted when it excludes 0 the other way, inconclusive otherwise. A claim tested in several cells "
-              "is reproduced when every counted cell is, contradicted when any is. Intervals are not adjusted for "
-              "multiple comparisons. The paper's numbers are CIFAR-10 FIDs from "
-              "its own runs (no seeds or intervals given); ours are small-scale measures of the same effects, so "
-              "only the directions are compared.", ""]
+              f"Sum of the training times recorded: {ctx['train_seconds'] / 60:.1f} min; the jobs' CPU time over every "
+              f"invocation: {ctx['cpu_seconds_jobs'] / 60:.1f} core-min. Invocations into this folder (wall time, runs "
+              "reused from an earlier one):", ""]
+    lines += [f"- {i['started']}: {i['wall_seconds'] / 60:.1f} min wall, {i['n_reused']} of {i.get('n_runs', '?')} runs reused, "
+              f"{i.get('cpu_seconds', 0) / 60:.1f} core-min" for i in ctx["invocations"]] + [""]
+    lines += ["## Verdicts", "", "Each comparison's verdict comes from a 95 % Student-t interval of the paired "
+              "differences (treatment − baseline) over seeds: reproduced when it excludes 0 in the paper's direction, "
+              "contradicted when it excludes 0 the other way, inconclusive otherwise (an equivalence comparison: "
+              "reproduced when its 90 % interval lies inside the margin). A claim is reproduced when every counted "
+              "comparison is (an intersection: each at 5 %), contradicted when a counted comparison still contradicts "
+              "after Holm's adjustment within the claim, inconclusive otherwise. " + resolution_text(budget) +
+              " The paper's numbers are CIFAR-10 FIDs from its own runs (no seeds or intervals given); ours are "
+              f"small-scale measures of the same effects, so only directions are compared, at {scale}.", ""]
+    lines += ["Headline:", ""] + headline(claims, scale) + [""]
     lines.append(markdown_table(["#", "claim", "paper (source)", "our metric and expected direction",
-                                 "ours: mean difference [95 % CI], d_z", "cells", "verdict"], verdict_rows(claims)))
+                                 "ours (counted comparisons): mean difference [95 % CI], d_z, permutation p",
+                                 "cells", "verdict"], verdict_rows(claims, scale)))
     lines += ["", "### Precondition: does the no-augmentation baseline overfit at the smallest size?", ""]
     lines.append(markdown_table(["cell", "gap (held-out − training loss, σ < 1)", "95 % CI", "d_z", "overfits?"],
                                 [[cell_text(p), mean_pm(p["difference"]), ci(p["difference"]), num(p["cohens_dz"]),
@@ -135,9 +191,7 @@ def write_report(out: Path, ctx: dict) -> Path:
     lines += ["## Settings", "", markdown_table(["data", "training-set sizes", "capacities", "training",
                                                  "train/held-out evaluation", "held-out images"],
                                                 settings_rows(budget, runs, ctx["params"])), ""]
-    lines += [f"Augmentation probabilities: ScoreAug (the paper's four transforms: brightness, translate, cutout, "
-              f"rot90) p = {budget.aug_prob}; claim 3's rot90 p = {budget.rot_prob}; clean-space geometric (EDM-style, "
-              f"told omega) p = {budget.clean_aug_prob}. Optimiser and EMA: {ctx['recipe']}.", ""]
+    lines += [settings_text(budget, runs) + f" Optimiser and EMA: {ctx['recipe']}.", ""]
     lines += ["Classifiers trained by the toolkit for the measures:", ""]
     lines.append(markdown_table(["name", "purpose", "data", "held-out accuracy", "notes"], [
         [name, info.get("purpose", ""), info.get("data", ""), num(info.get("test_accuracy")),
@@ -148,7 +202,8 @@ def write_report(out: Path, ctx: dict) -> Path:
     for claim in claims:
         lines += [f"## Claim {claim['id']}: {claim['title']}", "", f"Paper: {claim['paper']}.  ",
                   f"Our test: {claim['metric_text']}; paper's direction: {claim['treatment']} {claim['expect']} than "
-                  f"{claim['baseline']}. Rule: {claim['rule']}. **Verdict: {claim['verdict']}.**", ""]
+                  f"{claim['baseline']}. Rule: {claim['rule']}. **Verdict: {verdict_words(claim['verdict'], scale)}.**",
+                  ""] + ([claim["note"], ""] if claim.get("note") else [])
         lines += [markdown_table(COMPARISON_HEADER, comparison_rows(claim)), ""]
         lines += ["<details><summary>Per arm: mean ± std, 95 % CI, per seed</summary>", "",
                   markdown_table(ARM_HEADER, arm_rows(claim)), "", "</details>", ""]
@@ -157,6 +212,25 @@ def write_report(out: Path, ctx: dict) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def settings_text(budget, runs) -> str:
+    """Which settings are the paper's and which the toolkit's choices, from the runs' own configs."""
+    by_arm = {r.arm: r.config for r in runs}
+    parts = []
+    for arm, what in (("scoreaug", "ScoreAug"), ("noisy-rot90", "claim 3's rot90"),
+                      ("clean-geometric", "clean-space geometric (EDM-style, told omega)"), ("combined", "combined")):
+        c = by_arm.get(arm)
+        if c is None:
+            continue
+        text = f"{what}: `{c['transforms']}` at p = {c['aug_prob']:.4g}"
+        if arm == "combined":
+            text += f", clean stage `{c['clean_transforms']}` at p = {c['clean_aug_prob']:.4g}"
+        parts.append(text)
+    return ("Augmentations (the transforms are the paper's, their strengths and probabilities the toolkit's: the "
+            "shift is scaled to the image, 1 pixel of 8 as the paper's 4 of 32; EDM's operations each on with its own "
+            "probability; the combined arm's stages lowered so that an image is untouched as often as in a single "
+            "arm): " + "; ".join(parts) + ".")
 
 
 def write_figures(out: Path, ctx: dict) -> dict:
@@ -171,7 +245,7 @@ def write_figures(out: Path, ctx: dict) -> dict:
     made[1] = [figures.band_figure(table, main, sizes[0], out / "gap_by_band.png", note)] if sizes else []
     made[2] = [figures.grid_figure(table, out / "grid_measures.png", note)] if sizes else []
     cells = ctx["claim_cells"]
-    made[3] = [figures.rotation_figure(table, cells["claim3"], budget.rot_prob, ctx["false_rotated"],
+    made[3] = [figures.rotation_figure(table, cells["claim3"], budget.rot_prob, EQUIVALENCE_MARGIN,
                                        out / "claim3_rotation.png", note)]
     made[4] = [figures.combined_figure(table, cells["claim4"], out / "claim4_combined.png", note)]
     made[5] = [figures.curve_figure(table, main, "heldout", ("noaug", "scoreaug"), extremes, "held-out loss (σ < 1)",
@@ -184,6 +258,8 @@ def write_results(out: Path, ctx: dict) -> Path:
     payload = {"budget": dataclasses.asdict(ctx["budget"]), "meaningless": ctx["budget"].meaningless,
                "note": MEANINGLESS if ctx["budget"].meaningless else "", "command": ctx["command"],
                "seeds": list(ctx["budget"].seeds), "hardware": ctx["hardware"], "wall_seconds": ctx["wall_seconds"],
+               "invocations": ctx["invocations"], "rotation": ctx.get("rotation"),
+               "resolution": resolution(len(ctx["budget"].seeds)),
                "train_seconds_recorded": ctx["train_seconds"], "cpu_seconds": ctx["cpu_seconds"],
                "cpu_seconds_jobs_all_invocations": ctx["cpu_seconds_jobs"],
                "idle_wall_estimate_seconds": ctx["cpu_seconds"] / ctx["hardware"]["workers"],
@@ -196,4 +272,4 @@ def write_results(out: Path, ctx: dict) -> Path:
     return path
 
 
-__all__ = ["MEANINGLESS", "write_report", "write_figures", "write_results", "json_safe", "num"]
+__all__ = ["MEANINGLESS", "SCALE", "verdict_words", "write_report", "write_figures", "write_results", "json_safe", "num"]

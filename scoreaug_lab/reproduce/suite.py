@@ -1,33 +1,35 @@
 """The reproduction's budgets and its run list, as data.
 
 A budget fixes the scale (data, training-set sizes, model capacities, seeds, steps, samples); `build_runs`
-turns it into the list of runs every claim needs (a run shared by two claims is trained once). Arms:
+turns it into the list of runs every claim needs (a run shared by two claims is trained once). Arms
+(`arm_settings` gives each one's TrainConfig fields):
 
     noaug            no augmentation (the baseline of claims 1, 2, 5)
     scoreaug         ScoreAug: the paper's four transforms in noisy space, told omega, probability aug_prob
+                     (the shift scaled to the image: 1 pixel of 8 for digits, as 4 of 32 for CIFAR-10)
     noisy-rot90      rot90 in noisy space, NOT told omega (claim 3), probability rot_prob
     scoreaug-rot90   rot90 in noisy space, told omega (claim 3)
-    clean-geometric  EDM-style clean-space geometric augmentation, told omega (claim 4)
-    combined         clean-geometric and scoreaug together, each told its omega (claim 4)
+    clean-geometric  EDM-style clean-space geometric augmentation, told omega (claim 4): scale, rotation,
+                     stretch and shift each on with its own probability, an image untouched with probability
+                     1 - clean_aug_prob
+    combined         clean-geometric and scoreaug together, each told its omega (claim 4), each stage's
+                     probability lowered so that an image is untouched as often as in the single arms
+
+Pairing: every run of one seed shares the data draw, the initial weights of every layer the arms share (the
+omega layer has its own generator: models.embedding), the batches, sigma and noise of every step (transform
+parameters come from a second generator: train.loop), the evaluation probes and the sample seeds.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
-from ..presets import PAPER_BATCH, PAPER_STEPS, get_preset
+from ..presets import DIGIT_TRANSFORMS, PAPER_BATCH, PAPER_STEPS, get_preset
 from ..runs.keys import digest
 from ..transforms import PAPER_TRANSFORMS
 
-ARMS = {
-    "noaug": dict(variant="noaug"),
-    "scoreaug": dict(variant="scoreaug", transforms=PAPER_TRANSFORMS, aug_prob="aug_prob"),
-    "noisy-rot90": dict(variant="noisy", transforms="rot90", aug_prob="rot_prob"),
-    "scoreaug-rot90": dict(variant="scoreaug", transforms="rot90", aug_prob="rot_prob"),
-    "clean-geometric": dict(variant="clean-omega", transforms="geometric", aug_prob="clean_aug_prob"),
-    "combined": dict(variant="combined", transforms=PAPER_TRANSFORMS, aug_prob="aug_prob",
-                     clean_transforms="geometric", clean_aug_prob="clean_aug_prob"),
-}
+ARMS = ("noaug", "scoreaug", "noisy-rot90", "scoreaug-rot90", "clean-geometric", "combined")
 GRID_ARMS = ("noaug", "scoreaug")
 CLAIM3_ARMS = ("noisy-rot90", "scoreaug-rot90")
 CLAIM4_ARMS = ("clean-geometric", "scoreaug", "combined")
@@ -61,9 +63,9 @@ class Budget:
     main: Cells                   # claims 1, 2 and 5 (and the cells of claims 3 and 4)
     extra: Cells | None           # more claim-1/2 cells (CIFAR-10 subset) when asked for and present
     seeds: tuple
-    aug_prob: float               # ScoreAug's (and the combined noisy stage's) probability
+    aug_prob: float               # ScoreAug's probability of transforming a sample
     rot_prob: float               # claim 3: rot90 with probability p (expect 3p/4 rotated samples without omega)
-    clean_aug_prob: float         # clean-space geometric (and the combined clean stage)
+    clean_aug_prob: float         # clean-space geometric: probability that an image is changed at all
     claim3_cell: tuple            # (size, capacity label) of claim 3
     claim4_cell: tuple            # (size, capacity label) of claim 4
     n_samples: int                # samples per run (sample seeds 0..n-1, the same for every run)
@@ -104,15 +106,15 @@ BUDGETS = {
         claim4_cell=(48, "c4"), n_samples=24, sampler_steps=3, n_per_band=32, classifier_epochs=1,
         orientation_epochs=1, expected_minutes="< 2"),
     "cpu": Budget(
-        "cpu", "scikit-learn digits at 8x8, two tiny U-Nets, three training-set sizes, 3 seeds; <= 45 min on 2 cores",
+        "cpu", "scikit-learn digits at 8x8, two tiny U-Nets, two training-set sizes, 8 seeds; about 30 min on 2 cores",
         False,
-        main=Cells("digits:8", "digits8", (64, 256, None), DIGIT_CAPS, steps=800, eval_every=40, n_heldout=300,
+        main=Cells("digits:8", "digits8", (64, None), DIGIT_CAPS, steps=600, eval_every=30, n_heldout=300,
                    batch_size=64),
         extra=Cells("cifar10", "cifar10", (64,), (Capacity("c8", "unet-tiny", {"model_channels": 8}),),
-                    steps=800, eval_every=100, n_heldout=1000, batch_size=32),
-        seeds=(0, 1, 2), aug_prob=0.5, rot_prob=0.5, clean_aug_prob=0.5, claim3_cell=(None, "c16"),
-        claim4_cell=(256, "c16"), n_samples=500, sampler_steps=18, n_per_band=1024, classifier_epochs=15,
-        orientation_epochs=10, expected_minutes="<= 45 on 2 cores (digits only; --with-cifar adds about 20)"),
+                    steps=800, eval_every=80, n_heldout=1000, batch_size=32),
+        seeds=tuple(range(8)), aug_prob=0.5, rot_prob=0.5, clean_aug_prob=0.5, claim3_cell=(None, "c16"),
+        claim4_cell=(64, "c16"), n_samples=500, sampler_steps=18, n_per_band=1024, classifier_epochs=15,
+        orientation_epochs=10, expected_minutes="about 30 on 2 cores (digits only; --with-cifar adds about 20)"),
     "gpu": Budget(
         "gpu", "the paper's CIFAR-10 setting: EDM's 56 M DDPM++ (cifar10-paper preset), Inception FID where its "
         "weights are cached (else the proxy FID)", False,
@@ -120,7 +122,7 @@ BUDGETS = {
                    (Capacity("ddpmpp-56M", "unet-ddpmpp", {}),
                     Capacity("ddpmpp-14M", "unet-ddpmpp", {"model_channels": 64})),
                    steps=PAPER_STEPS, eval_every=10_000, n_heldout=10_000, batch_size=PAPER_BATCH),
-        extra=None, seeds=(0, 1, 2), aug_prob=0.12, rot_prob=0.5, clean_aug_prob=0.12,
+        extra=None, seeds=(0, 1, 2, 3, 4), aug_prob=0.12, rot_prob=0.5, clean_aug_prob=0.12,
         claim3_cell=(None, "ddpmpp-56M"), claim4_cell=(None, "ddpmpp-56M"), n_samples=10_000, sampler_steps=18,
         n_per_band=4096, classifier_epochs=30, orientation_epochs=15, device="cuda", inception=True,
         preset="cifar10-paper",
@@ -152,18 +154,51 @@ def resolve_size(data: str, size) -> int:
     return read_cifar10_npz(option)[0].shape[0] if option else 50_000
 
 
+def noisy_transforms(data: str) -> str:
+    """The paper's four transforms with the shift scaled to the image: digits (8x8) shift by at most 1 pixel,
+    as CIFAR-10's 4 of 32 (4 pixels would push half a digit out of the frame)."""
+    return DIGIT_TRANSFORMS if data.startswith("digits") else PAPER_TRANSFORMS
+
+
+def geometric_spec(changed: float) -> str:
+    """EDM-style clean-space geometric augmentation that changes an image with probability `changed`: each of
+    its four operations on independently with p_each, 1 - (1 - p_each)^4 = changed."""
+    return f"geometric:p_each={1 - (1 - changed) ** 0.25:.6g}"
+
+
+def stage_probability(p: float) -> float:
+    """The probability of each of two independent stages that together change a sample with probability p."""
+    return 1 - math.sqrt(1 - p)
+
+
+def arm_settings(budget: "Budget", data: str, arm: str) -> dict:
+    """The TrainConfig fields that make an arm what it is."""
+    noisy = noisy_transforms(data)
+    if arm == "noaug":
+        return dict(variant="noaug")
+    if arm == "scoreaug":
+        return dict(variant="scoreaug", transforms=noisy, aug_prob=budget.aug_prob)
+    if arm in ("noisy-rot90", "scoreaug-rot90"):
+        return dict(variant=arm.split("-")[0], transforms="rot90", aug_prob=budget.rot_prob)
+    if arm == "clean-geometric":
+        return dict(variant="clean-omega", transforms=geometric_spec(budget.clean_aug_prob), aug_prob=1.0)
+    if arm == "combined":   # each stage lowered: untouched as often as the single arms (both when they agree)
+        return dict(variant="combined", transforms=noisy, aug_prob=stage_probability(budget.aug_prob),
+                    clean_transforms=geometric_spec(stage_probability(budget.clean_aug_prob)), clean_aug_prob=1.0)
+    raise ValueError(f"unknown arm {arm!r}; choose one of {', '.join(ARMS)}")
+
+
 def arm_config(budget: Budget, cells: Cells, arm: str, n_train: int, cap: Capacity, seed: int) -> dict:
     """The TrainConfig fields of one run, resolved (out and progress left to the runner). Small budgets use
-    the walkthrough's digits recipe (`presets.digits_config`), the gpu budget the cifar10-paper preset; the
-    data draw and the initialisation follow the seed, so the arms of one seed are paired."""
+    the walkthrough's digits recipe (`presets.digits_config`), the gpu budget the cifar10-paper preset. Every
+    run keeps the EMA weights of its lowest held-out loss (keep_best) for the measures at the best checkpoint."""
     from ..train.config import TrainConfig
     from ..presets import digits_config
-    arm_values = {k: getattr(budget, v) if k.endswith("prob") else v for k, v in ARMS[arm].items()}
     values = dict(data=cells.data, n_train=n_train, n_heldout=cells.n_heldout, seed=seed, data_seed=seed,
                   model=cap.model, model_kwargs=dict(cap.model_kwargs), steps=cells.steps,
                   batch_size=cells.batch_size, eval_every=cells.eval_every, log_every=max(1, cells.eval_every),
-                  ckpt_every=max(1, min(cells.steps, 250 if cells.steps < 10_000 else 5000)),
-                  device=budget.device, progress=False, **arm_values)
+                  ckpt_every=max(1, min(cells.steps, 250 if cells.steps < 10_000 else 5000)), keep_best=True,
+                  device=budget.device, progress=False, **arm_settings(budget, cells.data, arm))
     if budget.preset:
         preset = {k: v for k, v in get_preset(budget.preset).items() if k not in values and k != "transforms"}
         config = TrainConfig(**preset, **values, preset=budget.preset)
@@ -222,5 +257,5 @@ def classifier_specs(budget: Budget, with_extra: bool = False) -> dict:
     return out
 
 
-__all__ = ["ARMS", "GRID_ARMS", "CLAIM3_ARMS", "CLAIM4_ARMS", "Capacity", "Cells", "Budget", "BUDGETS", "RunSpec",
+__all__ = ["ARMS", "arm_settings", "noisy_transforms", "geometric_spec", "stage_probability", "GRID_ARMS", "CLAIM3_ARMS", "CLAIM4_ARMS", "Capacity", "Cells", "Budget", "BUDGETS", "RunSpec",
            "build_runs", "classifier_specs", "resolve_size", "data_label"]

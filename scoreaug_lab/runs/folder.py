@@ -27,6 +27,7 @@ from ..train.config import TrainConfig
 from .checkpoint import atomic_save, check_run_checkpoint, load_checkpoint, load_weights, save_json
 
 CHECKPOINT = "checkpoint.pt"
+BEST = "best_ema.pt"       # with keep_best: {"step", "heldout", "ema"} of the lowest held-out loss so far
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 LOCK = ".lock"
@@ -127,6 +128,15 @@ class RunFolder:
             raise OSError(f"could not write {self.path / CHECKPOINT} ({err.strerror or err}); "
                           "the previous checkpoint is intact") from None
 
+    def save_best(self, state: dict) -> None:
+        """Write best_ema.pt atomically (keep_best runs)."""
+        try:
+            atomic_save(state, self.path / BEST)
+        except OSError as err:
+            raise OSError(f"could not write {self.path / BEST} ({err.strerror or err}); the previous one is intact") \
+                from None
+
+
 @dataclass
 class Run:
     """A trained run, however it was found (a folder, the run store): its config, model, data and metrics."""
@@ -152,9 +162,10 @@ class Run:
         return self.setup.data.kind
 
 
-def load_run(run_dir, device: str = "auto", use_ema: bool = True, key: str | None = None) -> Run:
+def load_run(run_dir, device: str = "auto", use_ema: bool = True, key: str | None = None, best: bool = False) -> Run:
     """The run of a folder: `model` is the EMA denoiser in eval mode (or the raw one with use_ema=False), with
-    the run's data, variant and transform sampler in `setup`, and its metric lines."""
+    the run's data, variant and transform sampler in `setup`, and its metric lines. best=True: the EMA weights
+    of the lowest held-out loss (best_ema.pt of a keep_best run) instead, and `step` is that evaluation's."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder {run_dir} does not exist")
@@ -171,9 +182,19 @@ def load_run(run_dir, device: str = "auto", use_ema: bool = True, key: str | Non
     setup = build_setup(config, dev)
     load_weights(setup.model, ckpt["model"], path)
     load_weights(setup.ema, ckpt["ema"], path, "EMA")
+    step = int(ckpt["step"])
+    if best:
+        if not use_ema:
+            raise ValueError("best_ema.pt holds EMA weights only; use use_ema=True with best=True")
+        best_path = run_dir / BEST
+        if not best_path.is_file():
+            raise FileNotFoundError(f"{run_dir} holds no {BEST}: was it trained with keep_best?")
+        kept = check_run_checkpoint(load_checkpoint(best_path, map_location=dev), best_path, ("step", "ema"))
+        load_weights(setup.ema, kept["ema"], best_path, "EMA")
+        step = int(kept["step"])
     model = setup.ema.module if use_ema else setup.model
     model.eval()
-    return Run(key or str(run_dir), config, model, setup, int(ckpt["step"]), run_dir, read_metrics(run_dir))
+    return Run(key or str(run_dir), config, model, setup, step, run_dir, read_metrics(run_dir))
 
 
 def read_metrics(run_dir) -> list[dict]:
@@ -204,5 +225,5 @@ def list_runs(runs_dir) -> list[Path]:
     return sorted(dict.fromkeys(found))
 
 
-__all__ = ["CHECKPOINT", "CONFIG", "LOCK", "METRICS", "Run", "RunFolder", "RunFolderBusy",
+__all__ = ["BEST", "CHECKPOINT", "CONFIG", "LOCK", "METRICS", "Run", "RunFolder", "RunFolderBusy",
            "list_runs", "load_run", "read_config", "read_metrics"]

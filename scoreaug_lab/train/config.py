@@ -46,6 +46,7 @@ class TrainConfig:
     ckpt_every: int = 1000
     log_every: int = 50
     eval_every: int = 0          # 0: no periodic train/held-out evaluation
+    keep_best: bool = False      # also keep the EMA weights of the lowest held-out loss (best_ema.pt; needs eval_every)
     device: str = "auto"
     amp: bool = False            # bf16 autocast (CUDA only)
     progress: bool = True
@@ -97,6 +98,8 @@ class TrainConfig:
             raise ValueError("label_dropout needs class_cond (--class-cond)")
         if kind != "images" and (self.xflip or self.channels_last):
             raise ValueError(f"xflip and channels_last are for image data, not {self.data!r}")
+        if self.keep_best and not self.eval_every:
+            raise ValueError("keep_best needs eval_every > 0 (the best is chosen among the evaluations)")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError(f"model_kwargs must be a dict of model options, got {self.model_kwargs!r}")
         if self.out is not None:

@@ -10,8 +10,10 @@ it, named pieces: restoring a run folder (`runs.folder.RunFolder`), logging, eva
 
 AdamW, EMA with a warm-up (torch.optim.swa_utils.AveragedModel), gradient clipping, learning-rate warm-up,
 gradient accumulation, a tqdm.auto progress bar, metrics as JSON lines, atomic checkpoints and exact resume:
-every random number (batch indices, x-flips, sigma, noise, transforms, label dropout) comes from one
-generator whose state is checkpointed, so on the CPU N steps + resume M steps equal N + M steps bit for bit.
+every random number comes from two generators whose states are checkpointed: batch indices, x-flips, sigma,
+noise and label dropout from the run's generator, transform choices and parameters from a second one (so that
+runs of one seed that differ only in their augmentation see the same batches, sigma and noise at every step:
+common random numbers). On the CPU N steps + resume M steps equal N + M steps bit for bit.
 Dropout inside the network is seeded per (seed, rank, step), so it resumes exactly as well. A Ctrl-C lands
 between steps (a step and its bookkeeping are one unit); a non-finite loss stops the run at the next log or
 checkpoint step with a one-line error naming the step, keeping the last good checkpoint.
@@ -30,10 +32,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..diffusion import diffusion_loss, draw_training_randomness
-from ..evaluate.metrics import overfitting_gap
+from ..evaluate.metrics import low_sigma_mean, overfitting_gap
 from ..models.embedding import drop_labels, labels_to_onehot
 from ..runs.checkpoint import check_run_checkpoint, load_weights
-from ..runs.folder import CHECKPOINT, CONFIG, METRICS, RunFolder
+from ..runs.folder import CHECKPOINT, CONFIG, METRICS, RunFolder, read_metrics
 from .build import build_setup, has_dropout, resolve_device
 from .config import TrainConfig, check_resumable
 from .distributed import (
@@ -42,6 +44,9 @@ from .distributed import (
 from .interrupts import step_boundary
 from .resources import check_fits
 from .step_updates import StepUpdates
+
+
+AUGMENT_STREAM = 0x5A   # the transform generator's seed is the run's seed + this
 
 
 class NonFiniteLoss(ValueError):
@@ -86,6 +91,7 @@ class Trainer:
         self.model.check_values = False   # the data are checked once where they enter (load_data), not per step
         self.optimizer = build_optimizer(self.model, config)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(config.seed + AUGMENT_STREAM)
         self.folder = RunFolder(config.out) if config.out is not None and info.is_main else None
         # about 16 values per input value (input, target, noise, transform copies, gradients): refuse early
         check_fits(f"a training batch of {config.batch_size:,}", 16 * 4 * config.batch_size * setup.data.train[0].numel())
@@ -96,6 +102,7 @@ class Trainer:
         self._batch_layout()
         self.updates = StepUpdates(self.model, self.ema)   # clipping and EMA, torch's own bit for bit
         self.bad_step = torch.zeros((), dtype=torch.long, device=self.device)  # first non-finite step, 0: none
+        self.best_heldout = math.inf   # keep_best: the lowest held-out loss saved so far
 
     def _batch_layout(self) -> None:
         config, info = self.config, self.info
@@ -123,14 +130,19 @@ class Trainer:
                 load_weights(self.ema, ckpt["ema"], path, "EMA")
                 load_weights(self.optimizer, ckpt["optimizer"], path, "optimizer")
                 self.generator.set_state(ckpt["generator"].cpu())
+                if "augment_generator" in ckpt:   # absent from checkpoints written before the streams were split
+                    self.augment_generator.set_state(ckpt["augment_generator"].cpu())
                 start = int(ckpt["step"])
         check_same_on_all_ranks(start, self.info, self.device, "the step this run resumes from")
+        if self.config.keep_best and self.folder is not None:   # the best evaluation up to the resumed step
+            evals = [r for r in read_metrics(self.folder.path) if "eval" in r and r["step"] <= start]
+            self.best_heldout = min((low_sigma_mean(r["eval"], "heldout") for r in evals), default=math.inf)
         return start
 
     def checkpoint_state(self, step: int) -> dict:
         return {"step": step, "config": self.config.to_dict(), "model": self.model.state_dict(),
                 "ema": self.ema.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state()}
+                "generator": self.generator.get_state(), "augment_generator": self.augment_generator.get_state()}
 
     # --- one step -----------------------------------------------------------------------------------
     def draw_batch(self):
@@ -140,7 +152,7 @@ class Trainer:
         flip = (torch.rand(config.batch_size, generator=g, device=self.device) < 0.5) if config.xflip else None
         shape = (config.batch_size, *self.train_x.shape[1:])
         randomness = draw_training_randomness(shape, self.setup.variant, self.setup.sampler, g, self.device,
-                                              self.train_x.dtype)
+                                              self.train_x.dtype, augment_generator=self.augment_generator)
         labels = None
         if self.train_y is not None:
             labels = self.train_y[idx]  # (B, K)
@@ -209,6 +221,15 @@ class Trainer:
     def evaluate(self, step: int) -> list:
         data = self.setup.data
         return overfitting_gap(self.ema.module, data.train, data.heldout, n_per_band=256, seed=self.config.seed)
+
+    def keep_if_best(self, step: int, bands: list) -> None:
+        """keep_best: save the EMA weights when this evaluation's held-out loss (bands below sigma = 1) is the
+        lowest so far (ties keep the earlier step)."""
+        heldout = low_sigma_mean(bands, "heldout")
+        if heldout < self.best_heldout:
+            self.folder.save_best({"step": step, "heldout": heldout, "config": self.config.to_dict(),
+                                   "ema": self.ema.state_dict()})
+            self.best_heldout = heldout
 
 
 def train_iter(config: TrainConfig, resume: bool = True):
@@ -281,6 +302,8 @@ def _bookkeeping(trainer: Trainer, step: int, loss, grad_norm, lr: float, bar, c
         metrics["eval"] = trainer.evaluate(step)
         if folder is not None:
             folder.log({"step": step, "eval": metrics["eval"]})
+            if config.keep_best:
+                trainer.keep_if_best(step, metrics["eval"])
     return metrics
 
 

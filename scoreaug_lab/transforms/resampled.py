@@ -93,6 +93,9 @@ class Geometric(ImageTransform):
       anisotropic stretch r along the axis at angle phi and 1/r across it,
                           log2 r ~ N(0, aniso_std^2), phi ~ U(-pi, pi)   (default 0.2)
       translation (tx, ty) ~ N(0, translate_std^2) fractions of (W, H)   (default 0.125, as EDM)
+    p_each < 1: as EDM's augmentation pipeline, each of the four operations (scale, rotation, stretch,
+    translation) is applied independently with probability p_each (its parameters are the identity otherwise),
+    so an image is left untouched with probability (1 - p_each)^4; p_each = 1 (default) applies all four.
     The content point q (centred pixels) moves to R(theta) R(phi) diag(r, 1/r) R(-phi) s q + t.
     omega = (ln s, cos theta - 1, sin theta, ln r cos 2phi, ln r sin 2phi, tx, ty): zeros at the
     identity, and the same code for the equivalent (r, phi) and (1/r, phi + pi/2).
@@ -113,11 +116,14 @@ class Geometric(ImageTransform):
         return [amount * self.scale_std * math.log(2.0), math.radians(amount * self.max_angle), 0.0, 0.0, 0.0, 0.0]
 
     def __init__(self, scale_std: float = 0.2, max_angle: float = 180.0, aniso_std: float = 0.2,
-                 translate_std: float = 0.125, interpolation: str = "bilinear"):
+                 translate_std: float = 0.125, interpolation: str = "bilinear", p_each: float = 1.0):
         for key, value in (("scale_std", scale_std), ("max_angle", max_angle), ("aniso_std", aniso_std),
                            ("translate_std", translate_std)):
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"geometric: {key} must be a finite number >= 0, got {value}")
+        if not (isinstance(p_each, (int, float)) and 0.0 <= p_each <= 1.0):
+            raise ValueError(f"geometric: p_each must be a probability in [0, 1], got {p_each!r}")
+        self.p_each = float(p_each)
         self.scale_std, self.max_angle = float(scale_std), float(max_angle)
         self.aniso_std, self.translate_std = float(aniso_std), float(translate_std)
         self.interpolation = _check_interpolation(interpolation)
@@ -125,7 +131,7 @@ class Geometric(ImageTransform):
 
     def options(self):
         return {"scale_std": self.scale_std, "max_angle": self.max_angle, "aniso_std": self.aniso_std,
-                "translate_std": self.translate_std, "interpolation": self.interpolation}
+                "translate_std": self.translate_std, "interpolation": self.interpolation, "p_each": self.p_each}
 
     def _sample(self, batch, generator, device):
         log_scale = _normal(batch, self.scale_std * math.log(2), generator, device)
@@ -133,7 +139,11 @@ class Geometric(ImageTransform):
         log_aniso = _normal(batch, self.aniso_std * math.log(2), generator, device)
         phi = uniform(batch, -math.pi, math.pi, generator, device)
         shift = _normal(batch, self.translate_std, generator, device, cols=2)
-        return torch.cat([log_scale, theta, log_aniso, phi, shift], dim=1)
+        params = torch.cat([log_scale, theta, log_aniso, phi, shift], dim=1)
+        if self.p_each < 1.0:   # each operation on its own coin (drawn always: the stream does not branch)
+            on = uniform(batch, 0.0, 1.0, generator, device, cols=4) < self.p_each      # scale, rot, stretch, shift
+            params = params * on[:, [0, 1, 2, 2, 3, 3]].to(params.dtype)
+        return params
 
     @staticmethod
     def inverse_matrix(params: torch.Tensor) -> torch.Tensor:
@@ -163,5 +173,5 @@ class GeometricNearest(Geometric):
     name = "geometric_nearest"
 
     def __init__(self, scale_std: float = 0.2, max_angle: float = 180.0, aniso_std: float = 0.2,
-                 translate_std: float = 0.125, interpolation: str = "nearest"):
-        super().__init__(scale_std, max_angle, aniso_std, translate_std, interpolation)
+                 translate_std: float = 0.125, interpolation: str = "nearest", p_each: float = 1.0):
+        super().__init__(scale_std, max_angle, aniso_std, translate_std, interpolation, p_each)
