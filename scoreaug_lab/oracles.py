@@ -120,8 +120,7 @@ def transform_optimum(train: torch.Tensor, transform, params: torch.Tensor, spac
                                 "noise-free): exact", values=values)
     return TransformOptimum("noisy", f"noisy-space optimum not available for {transform.name}: T mixes "
                             "neighbouring pixels, so the noise sigma T n is correlated with a singular covariance "
-                            "sigma^2 T T^T, and its exact posterior is not cheap; use the clean-space optimum or a "
-                            "trained model")
+                            "sigma^2 T T^T, and its exact posterior is not cheap")
 
 
 def _partial_isometry(transform, params, train) -> bool:

@@ -88,3 +88,19 @@ def test_sigma_changes_the_noisy_image_in_place(explorer):
     assert np.array_equal(shown[::f, ::f], to_rgb(r.noisy[0]))
     assert explorer.figures == figures and all(explorer.figures[k] is figures[k] for k in figures)
     assert [id(tr) for tr in views.data] == traces and views.data[1] is explorer.traces["noisy"]
+
+
+def test_the_status_line_names_the_denoiser_once_keeps_numbers_whole_and_offers_only_its_menu():
+    import re
+
+    app = ImageTransformExplorer(data="digits:32", cifar_path=False, n_train=8, transform="rot90")
+    set_values(app, denoiser="noisy", k=1)
+    info = app.info.value
+    assert info.count("noisy-space") == 1, info                              # the note names it, once
+    numbers = re.findall(r"<b>([-+0-9.e]+)</b>", info)
+    kept = re.findall(r"<span style='white-space:nowrap'>[^<]*<b>([-+0-9.e]+)</b></span>", info)
+    assert len(numbers) == 3 and kept == numbers, info                       # e.g. 6.02e-16 never splits
+    set_values(app, transform="rotate", angle=30.0)                          # no noisy-space optimum here
+    info = app.info.value
+    assert "not available" in info and "model" not in info, info             # nothing the menu lacks
+    assert "also offers: clean-space optimum" in app.state["note"]

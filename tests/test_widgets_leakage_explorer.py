@@ -94,3 +94,12 @@ def test_leakage_survives_1000_random_changes(tmp_path):
     assert _hammer(app, values, invalid) == []
     assert _figure_ids(app) == figs
     assert np.median(app.update_seconds[-500:]) < 0.25
+
+
+def test_the_distance_bars_tell_their_references_apart_without_colour(tmp_path):
+    """Each reference's bars carry a hatching of their own (or none), beside their colour and legend label."""
+    app = _leak(tmp_path, denoiser="optimum", pair="clean")
+    bars = app.view.figures["distances"].data
+    shapes = [bar.marker.pattern.shape or "" for bar in bars]
+    assert len(bars) == 3 and len(set(shapes)) == 3, shapes
+    assert [bar.name for bar in bars] == ["to the data", "to T(data)", "to the augmented data"]

@@ -6,7 +6,7 @@ Every number comes from `scoreaug_lab.lab.noise_report.noise_report` (the same c
     x0          x0 + sigma n          T(x0 + sigma n)   (noisy space: ScoreAug's input)
                                       T(x0) + sigma n   (clean space: conventional augmentation)
 
-the histogram of the effective noise T(x0 + sigma n) - T(x0) against sigma n, the exact per-pixel variance of T n
+the histogram of the effective noise (T(x0 + sigma n) - T(x0)) / sigma against n, the exact per-pixel variance of T n
 (transforms.linear: 1 for orthogonal T, a^2 for brightness a, about 4/9 inside a bilinear rotation), and the chosen
 denoiser on both sides of the equivariance relation D(T y; sigma, omega_T) = T D(y; sigma, 0), with y = x0 + sigma n.
 Where that denoiser does not exist in closed form (the noisy-space optimum of a bilinear rotation) the widget says
@@ -86,7 +86,7 @@ class ImageTransformExplorer(TransformExplorerBase):
             self._add(views, name, _image(name), 1, col)
         views.update_layout(height=360, margin=dict(l=10, r=10, t=110, b=10), title=dict(y=0.94, yanchor="top"))
         noise = FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=[
-            "effective noise T(x0 + σn) − T(x0)<br>against σn (units of σ)", "per-pixel variance of T n / σ²"]))
+            "effective noise (T(x0 + σn) − T(x0)) / σ<br>against white noise n", "per-pixel variance of T n / σ²"]))
         self._add_histograms(noise)
         self._add(noise, "variance", go.Heatmap(z=np.zeros((2, 2)), zmin=0, zmax=1, colorscale="Viridis",
                                                 colorbar=dict(len=0.8, x=1.0)), 1, 2)

@@ -16,6 +16,8 @@ from .carrier_figure_widget import FigureWidget
 from .run_backed_app import RunBackedApp, axis_range
 
 COLOURS = {"unconditioned": "#d62728", "conditioned_0": "#2ca02c", "conditioned_T": "#9467bd"}
+# the distance bars tell their references apart by hatching as well as colour (red and green look alike to many)
+PATTERNS = {"data": "", "transformed": "/", "augmented": "x"}
 CLEAN_START = ("clean-space models were trained on T(x0) + sigma n, fresh isotropic noise: sampling starts from "
                "plain noise whatever this toggle says")
 NOISY_START = ("noisy-space (ScoreAug) models were trained on T(x0 + sigma n): 'as in training' starts sampling at "
@@ -66,7 +68,8 @@ class LeakageFigures:
         for col in (1, 2, 3):
             fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
         bars = FigureWidget(
-            data=[go.Bar(x=[SET_LABELS[s] for s in SETS], y=[0, 0, 0], name=REF_LABELS[r]) for r in REFERENCES],
+            data=[go.Bar(x=[SET_LABELS[s] for s in SETS], y=[0, 0, 0], name=REF_LABELS[r],
+                         marker_pattern_shape=PATTERNS[r]) for r in REFERENCES],
             layout=dict(width=520, height=340, barmode="group", title="sliced Wasserstein distance of the samples",
                         margin=dict(l=50, r=10, t=50, b=40), yaxis=dict(title="SW2", rangemode="tozero")))
         self.traces.update({f"distances/{r}": trace for r, trace in zip(REFERENCES, bars.data)})

@@ -97,10 +97,14 @@ class TransformExplorerBase(WidgetApp):
                               train=split.train, sampler=self.sampler)
         stats = report.statistics
         self.report = report
+        note = report.note                         # it names the denoiser; where that one is not available,
+        offered = [label for label, key in self.controls["denoiser"].options if key != choice]
+        if not report.available and offered:       # the others this explorer offers
+            note += "; the denoiser menu also offers: " + ", ".join(offered)
         self.state = dict(data=self.value("data"), transform=t.name, values=values, params=params[0].tolist(),
                           sigma=report.sigma, flags=dict(t.flags),
                           title=f"{t.describe(values)}, σ = {report.sigma:.3g}",
-                          denoiser=TRANSFORM_DENOISERS[choice], available=report.available, note=report.note,
+                          denoiser=TRANSFORM_DENOISERS[choice], available=report.available, note=note,
                           equivariance_error=report.equivariance_error,
                           equivariance_relative=report.equivariance_relative,
                           variance_ratio=stats.variance_ratio if stats is not None else float("nan"),
@@ -109,12 +113,19 @@ class TransformExplorerBase(WidgetApp):
         self.info.value = self._info_text()
 
     def _info_text(self) -> str:
+        """The status line: the note (which names the denoiser), then the numbers, each kept on one line with its
+        name (a browser would otherwise break 6.02e-16 after its hyphen)."""
         s = self.state
-        eq = (f"equivariance error <b>{s['equivariance_error']:.3g}</b>" if s["available"]
+
+        def keep(text):
+            return f"<span style='white-space:nowrap'>{text}</span>"
+
+        eq = (keep(f"equivariance error <b>{s['equivariance_error']:.3g}</b>") if s["available"]
               else "equivariance: <b>not available</b>")
-        return (f"<b>{s['denoiser']}</b>: {s['note']}<br>variance ratio <b>{s['variance_ratio']:.4f}</b> (1 for "
-                f"orthogonal T, a<sup>2</sup> for a scaling by a, about 4/9 inside a bilinear rotation), "
-                f"correlation <b>{s['neighbour_correlation']:.3f}</b>; {eq}")
+        ratio = keep(f"variance ratio <b>{s['variance_ratio']:.4f}</b>")
+        corr = keep(f"correlation <b>{s['neighbour_correlation']:.3f}</b>")
+        return (f"{s['note']}<br>{ratio} (1 for orthogonal T, a<sup>2</sup> for a scaling by a, about 4/9 inside a "
+                f"bilinear rotation), {corr}; {eq}")
 
     # --- figures ---------------------------------------------------------------------------------------
     def _add(self, fig, name: str, trace, row: int, col: int):
@@ -125,8 +136,8 @@ class TransformExplorerBase(WidgetApp):
 
     def _add_histograms(self, fig, row: int = 1, col: int = 1) -> None:
         centres = (HIST_BINS[:-1] + HIST_BINS[1:]) / 2
-        for name, label, colour in (("hist_reference", "σn (reference)", "#bbbbbb"),
-                                    ("hist_effective", "T(x0 + σn) − T(x0)", "#d62728")):
+        for name, label, colour in (("hist_reference", "n, white noise (reference)", "#bbbbbb"),
+                                    ("hist_effective", "(T(x0 + σn) − T(x0)) / σ", "#d62728")):
             self._add(fig, name, go.Bar(x=centres, y=np.zeros_like(centres), name=label, marker_color=colour,
                                         opacity=0.6), row, col)
         fig.update_xaxes(title_text="noise / σ", row=row, col=col)
