@@ -3,11 +3,12 @@ as tables.
 
 One environment variable switches every notebook between its teaching size and its test size:
 SCOREAUG_SIZE=teach (default) or SCOREAUG_SIZE=test (what the test suite runs).
-Statistics over seeds (mean_std, fmt) live in `scoreaug_lab.evaluate.summary`; the seed-strip plot in `plotting`.
+Statistics over seeds (mean_std, fmt, against_baseline: the sentences a notebook prints about which
+differences its seeds resolve) live in `scoreaug_lab.evaluate.summary`; the seed-strip plot in `plotting`.
 """
 from __future__ import annotations
 
-from ..evaluate.summary import fmt, mean_std
+from ..evaluate.summary import against_baseline, fmt, mean_std
 from ..presets import SIZES, by_size, notebook_size
 
 
@@ -33,4 +34,5 @@ def table(header, rows, caption: str = "") -> None:
     display(Markdown(markdown_table(header, rows, caption)))
 
 
-__all__ = ["SIZES", "notebook_size", "by_size", "escape_cell", "markdown_table", "table", "mean_std", "fmt"]
+__all__ = ["SIZES", "notebook_size", "by_size", "escape_cell", "markdown_table", "table", "mean_std", "fmt",
+           "against_baseline"]
