@@ -27,8 +27,8 @@ def _grid(sign: int):
             for cap in ("c4", "c8"):
                 for arm in ("noaug", "scoreaug"):
                     shift = 0.0 if arm == "noaug" else sign * 0.1 + noise
-                    lag = 0 if arm == "noaug" else -sign * 50
-                    spec, values = _fake(arm, n, cap, seed, gap=0.2 + shift, memorised=0.1, proxy_fid=1.0,
+                    lag = 0 if arm == "noaug" else -sign * (50 + 10 * seed)
+                    spec, values = _fake(arm, n, cap, seed, gap=0.2 + shift, memorised=0.1, proxy_fid=1.0 + shift,
                                          proxy_fid_best=1.0 + shift, heldout_best=0.5 + shift,
                                          best_heldout_step=100 + lag, heldout_at_quarter=1.0 - lag / 1000,
                                          curve=_curve(100 + lag, 0.5 + (shift if sign > 0 else 0.0)))
@@ -46,8 +46,8 @@ def test_claim_verdicts_are_computed_from_the_values():
         assert claims[1]["verdict"] == expected and claims[2]["verdict"] == expected
         assert claims[3]["verdict"] == claims[4]["verdict"] == "inconclusive"     # no runs: nothing counted
         assert claims[3]["n_counted"] == 0
-        # claim 1 counts the smallest size only (2 capacities x its 2 primary measures); the full size is shown
-        assert claims[1]["n_counted"] == 4 and {c["n_train"] for c in claims[1]["comparisons"]} == {16, 48}
+        # claim 1 counts the smallest size only (2 capacities x its 3 primary measures); the full size is shown
+        assert claims[1]["n_counted"] == 6 and {c["n_train"] for c in claims[1]["comparisons"]} == {16, 48}
         assert all(c["n_train"] == 16 for c in claims[1]["comparisons"] if c["counted"])
     runs, results = _grid(-1)
     claim5 = {c["id"]: c for c in evaluate_claims(budget, runs, results, CELLS)}[5]
@@ -76,8 +76,8 @@ def test_steps_to_the_baseline_best_and_censoring():
 def _claim3(omega_leak: float):
     runs, results = [], {}
     for seed, noise in enumerate(NOISE):
-        for arm, rotated in (("noaug", 0.05), ("noisy-rot90", 0.42), ("scoreaug-rot90", 0.05 + omega_leak)):
-            spec, values = _fake(arm, 48, "c8", seed, judged_rotated=rotated + noise / 5, proxy_fid_best=1.0)
+        for k, (arm, rotated) in enumerate((("noaug", 0.05), ("noisy-rot90", 0.42), ("scoreaug-rot90", 0.05 + omega_leak))):
+            spec, values = _fake(arm, 48, "c8", seed, judged_rotated=rotated + noise * (k - 1) / 5, proxy_fid_best=1.0)
             runs.append(spec)
             results[spec.name] = values
     return {c["id"]: c for c in evaluate_claims(BUDGETS["smoke"], runs, results, CELLS)}[3]

@@ -70,9 +70,13 @@ def test_verdict_rule_edges():
 def test_degenerate_samples():
     one = compare({0: 1.0}, {0: 2.0}, "higher")                   # one seed: no interval
     assert one["verdict"] == "inconclusive" and math.isnan(one["difference"]["ci_low"])
-    same = compare({0: 0.0, 1: 1.0, 2: 2.0}, {0: 1.0, 1: 2.0, 2: 3.0}, "higher")   # every seed +1
+    # every seed +1: a zero-width interval; three identical signs (permutation p 0.25) prove nothing, five do not
+    # either (0.0625), six do (0.03125); the t p-value falls back to that permutation p
+    same = compare({0: 0.0, 1: 1.0, 2: 2.0}, {0: 1.0, 1: 2.0, 2: 3.0}, "higher")
     assert same["difference"]["ci_low"] == same["difference"]["ci_high"] == 1.0
-    assert same["verdict"] == "reproduced" and same["cohens_dz"] == math.inf
+    assert same["verdict"] == "inconclusive" and same["cohens_dz"] == math.inf and same["p_t"] == 0.25
+    six = compare({s: 0.0 for s in range(6)}, {s: 30.0 for s in range(6)}, "higher")
+    assert six["verdict"] == "reproduced" and six["p_t"] == 2 / 64
     assert math.isnan(cohens_dz([0.0, 0.0, 0.0]))
     with pytest.raises(ValueError, match="share no seed"):
         compare({0: 1.0}, {1: 1.0}, "lower")

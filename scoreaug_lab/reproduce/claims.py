@@ -13,7 +13,9 @@ from .verdicts import adjust_within_claim, combine, compare, interval, one_sampl
 
 PAPER = "Hou et al., arXiv 2508.07926"
 UNVERIFIED = "an unverified summary of the paper (not in what the design notes record of it)"
-EQUIVALENCE_MARGIN = 0.10   # claim 3: |judged rotated, omega arm - noaug| below this counts as "no leak"
+# claim 3: |judged rotated, omega arm - noaug| below this counts as "no leak": under a third of the leak a model without
+# omega shows at p = 0.5 (3p/4 = 0.375 of its samples rotated), and about the spread of the noaug samples' level
+EQUIVALENCE_MARGIN = 0.10
 
 METRICS = {
     "proxy_fid_best": "proxy FID of the samples at the run's best checkpoint (lowest held-out loss), against the "
@@ -22,6 +24,8 @@ METRICS = {
     "gap": "held-out minus training denoising loss at the end (EDM-weighted, mean over the sigma bands below 1)",
     "memorised": "fraction of samples that copy a training image (nearest < 1/3 of second nearest)",
     "proxy_fid": "proxy FID of the samples at the end of training",
+    "judged_quarter_turns": "fraction of samples the orientation classifier judges turned by 90 or 270 degrees",
+    "judged_half_turn": "fraction of samples the orientation classifier judges turned by 180 degrees",
     "inception_fid": "Inception FID against the held-out images",
     "judged_rotated": "fraction of samples the orientation classifier judges rotated",
     "steps_to_baseline_best": "training steps until the held-out loss first reaches the same seed's no-augmentation "
@@ -30,6 +34,9 @@ METRICS = {
     "best_heldout_step": "training step of the lowest held-out loss (the last step: censored)",
     "heldout_at_quarter": "held-out loss at a quarter of the training steps",
 }
+
+
+TURN_CLASSES = {"judged_quarter_turns": (1, 3), "judged_half_turn": (2,)}
 
 
 @dataclass(frozen=True)
@@ -59,28 +66,39 @@ CLAIMS = (
           f"CIFAR-10 FID 4.05 (no augmentation) -> 2.35 (ScoreAug), full training set [{PAPER}]",
           ("smallest", "full"), "smallest",
           (Comparison("proxy_fid_best", "noaug", "scoreaug", "lower"),
+           Comparison("proxy_fid", "noaug", "scoreaug", "lower"),
            Comparison("heldout_best", "noaug", "scoreaug", "lower"),
            Comparison("gap", "noaug", "scoreaug", "lower", False),
-           Comparison("memorised", "noaug", "scoreaug", "lower", False),
-           Comparison("proxy_fid", "noaug", "scoreaug", "lower", False)),
+           Comparison("memorised", "noaug", "scoreaug", "lower", False)),
           "reproduced when, at the smallest training set and for every capacity, ScoreAug's samples have a lower "
-          "proxy FID at the best checkpoint and its best held-out loss is lower; the full-data cell (the setting "
-          "of the paper's number) and the train/held-out gap are shown, not counted"),
+          "proxy FID both at the best checkpoint (by held-out loss) and at the end of training, and its best "
+          "held-out loss is lower; the full-data cell (the setting of the paper's number) and the train/held-out "
+          "gap are shown, not counted",
+          "Sample quality is counted at two checkpoints because the best-by-held-out-loss checkpoint of a run that "
+          "overfits comes early, while its samples keep improving afterwards: either checkpoint alone can favour one "
+          "arm for the wrong reason. The checkpoint is chosen on the held-out images the FID also uses."),
     Claim(2, "... across data scales and model capacities",
           f"improvements reported across training-set sizes and model sizes [{PAPER}]", ("all",), "all",
           (Comparison("proxy_fid_best", "noaug", "scoreaug", "lower"),
+           Comparison("proxy_fid", "noaug", "scoreaug", "lower"),
            Comparison("heldout_best", "noaug", "scoreaug", "lower", False),
            Comparison("gap", "noaug", "scoreaug", "lower", False)),
-          "reproduced when ScoreAug's proxy FID at the best checkpoint is lower in every (data, size, capacity) cell"),
+          "reproduced when ScoreAug's proxy FID, at the best checkpoint and at the end, is lower in every (data, "
+          "size, capacity) cell"),
     Claim(3, "Rotation without the condition omega leaks; with omega it does not",
           f"CIFAR-10 FID 22.90 (rot90 without omega) vs 2.21 (with omega) [{PAPER}]", ("claim3",), "own",
           (Comparison("judged_rotated", "noaug", "noisy-rot90", "higher"),
            Comparison("judged_rotated", "noaug", "scoreaug-rot90", "equivalent", margin=EQUIVALENCE_MARGIN),
+           Comparison("judged_quarter_turns", "noaug", "scoreaug-rot90", "equivalent", False, EQUIVALENCE_MARGIN / 2),
+           Comparison("judged_half_turn", "noaug", "scoreaug-rot90", "equivalent", False, EQUIVALENCE_MARGIN / 2),
            Comparison("judged_rotated", "scoreaug-rot90", "noisy-rot90", "higher", False),
            Comparison("proxy_fid_best", "scoreaug-rot90", "noisy-rot90", "higher", False)),
           "reproduced when samples of the arm without omega are judged rotated more often than the same cell's "
           "no-augmentation samples (the classifier's false-rotation level on generated digits), and the arm with "
-          f"omega is equivalent to them within ±{EQUIVALENCE_MARGIN} (90 % interval inside the margin)"),
+          f"omega is equivalent to them within ±{EQUIVALENCE_MARGIN} (90 % interval inside the margin)",
+          "The quarter turns (90 and 270 degrees) and the half turn are also tested apart, each within half the "
+          "margin (not counted): the classifier confuses generated digits with half-turned ones far more often than "
+          "real ones, so an excess in the half-turn class alone may be the classifier's, not a leak."),
     Claim(4, "ScoreAug combines with clean-space (EDM non-leaking) augmentation for a further gain",
           f"CIFAR-10 FID 2.07 (EDM augmentation) -> 2.05 (combined); ScoreAug alone 2.35 [{PAPER}]", ("claim4",),
           "own",
@@ -118,6 +136,9 @@ class Table:
     def values(self, metric, arm, data, n, cap) -> dict:
         if metric == "steps_to_baseline_best":
             return {seed: steps for seed, (steps, _) in self.steps_to_baseline_best(arm, data, n, cap).items()}
+        if metric in TURN_CLASSES:   # from the fractions of samples given each quarter turn k = 0..3
+            turns = self.values("turn_fractions", arm, data, n, cap)
+            return {seed: sum(f[k] for k in TURN_CLASSES[metric]) for seed, f in turns.items()}
         return {seed: r[metric] for seed, r in self._results(arm, data, n, cap).items() if r.get(metric) is not None}
 
     def steps_to_baseline_best(self, arm, data, n, cap) -> dict:
@@ -138,7 +159,7 @@ class Table:
         """How many seeds of a step metric sit at the last step (never reached / still improving)."""
         if metric == "steps_to_baseline_best":
             return sum(c for _, c in self.steps_to_baseline_best(arm, data, n, cap).values())
-        if metric == "best_heldout_step":
+        if metric in ("best_heldout_step", "heldout_best", "proxy_fid_best"):   # chosen at the last evaluation
             return sum(bool(r.get("best_at_cap")) for r in self._results(arm, data, n, cap).values())
         return 0
 

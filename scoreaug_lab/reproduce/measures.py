@@ -1,6 +1,7 @@
 """What the reproduction measures on one trained run, and the two classifiers those measures need.
 
-Per run (the EMA model, sampled at omega = 0 with the same sample seeds 0..n-1 for every run):
+Per run (the EMA model, sampled at omega = 0 with sample seeds s*n .. s*n + n - 1 for the run's seed s: the same for
+every arm of a seed; loss probes seeded with s as well):
   loss by sigma band   EDM-weighted denoising loss on the training set and on held-out images, same noises
                        for both (`metrics.overfitting_gap`); `gap` = held-out - training, averaged over the
                        bands below sigma = 1 (where the loss depends on the images' details)
@@ -58,12 +59,16 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     run = load_run(run_dir, device=device)
     model, data = run.model, run.setup.data
     out = {"step": run.step}
-    bands = overfitting_gap(model, data.train, data.heldout, n_per_band=measure["n_per_band"], seed=0)
+    bands = overfitting_gap(model, data.train, data.heldout, n_per_band=measure["n_per_band"],
+                            seed=measure.get("probe_seed", 0))
     out.update(loss_by_band=bands, gap=low_sigma_mean(bands, "gap"), train_loss=low_sigma_mean(bands, "train"),
                heldout_loss=low_sigma_mean(bands, "heldout"))
 
-    def draw(denoiser):   # the same sample seeds 0..n-1 for every run and checkpoint
-        return sample(denoiser, data.data_shape, range(measure["n_samples"]), num_steps=measure["sampler_steps"],
+    first = measure.get("first_sample_seed", 0)
+    seeds = range(first, first + measure["n_samples"])
+
+    def draw(denoiser):   # the run seed's sample seeds, the same for every arm and checkpoint
+        return sample(denoiser, data.data_shape, seeds, num_steps=measure["sampler_steps"],
                       device=denoiser.device).float().cpu()
 
     samples = draw(model)
@@ -75,14 +80,16 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     net, info = load_classifier(classifiers / f"{measure['proxy']}.pt", device)
     proxy = proxy_fid_kid(samples, {"vs_heldout": data.heldout}, net, info)["vs_heldout"]
     out.update(proxy_fid=proxy["fid"], proxy_kid=proxy["kid"]["mean"])
-    orient, _ = load_orientation_classifier(classifiers / f"{measure['orientation']}.pt", device)
+    orient = None
+    if measure.get("orientation"):
+        orient, _ = load_orientation_classifier(classifiers / f"{measure['orientation']}.pt", device)
     if run.config.keep_best:
         best = load_run(run_dir, device=device, best=True)
         best_samples = draw(best.model)
         best_proxy = proxy_fid_kid(best_samples, {"vs_heldout": data.heldout}, net, info)["vs_heldout"]
         out.update(best_step=best.step, proxy_fid_best=best_proxy["fid"],
                    memorised_best=memorisation(best_samples, data.train)["memorised_fraction"],
-                   judged_rotated_best=judged_rotated(orient, best_samples)["judged_rotated"])
+                   judged_rotated_best=judged_rotated(orient, best_samples)["judged_rotated"] if orient else None)
     out["inception_fid"] = None
     if measure.get("inception"):
         from ..evaluate.fid import find_inception_weights, inception_fid_kid
@@ -91,7 +98,7 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
         if weights is not None:
             out["inception_fid"] = inception_fid_kid(samples, {"vs_heldout": data.heldout}, weights,
                                                      device=device)["vs_heldout"]["fid"]
-    judged = judged_rotated(orient, samples)
+    judged = judged_rotated(orient, samples) if orient else {"judged_rotated": None, "turn_fractions": None}
     out.update(judged_rotated=judged["judged_rotated"], turn_fractions=judged["turn_fractions"])
     out["curve"] = learning_curve(run_dir)
     out.update(curve_summary(out["curve"], run.config.steps))

@@ -109,7 +109,7 @@ def rotation_detail(table, cell, rot_prob: float, detected_rotated) -> dict:
 
 
 def rotation_notes(detail: dict, rot_prob: float) -> list:
-    from .report import ci, num
+    from .wording import ci, num
     lines = [f"Corrected for the orientation classifier (detected rotated digits as it does on held-out ones; "
              f"false-rotation level: the same seed's no-augmentation samples), rot90 at p = {rot_prob}:", ""]
     for arm, row in detail.items():
@@ -119,6 +119,12 @@ def rotation_notes(detail: dict, rot_prob: float) -> list:
             text += (f"; corrected {num(row['corrected']['mean'])} {ci(row['corrected'])} (95 % CI over seeds), "
                      f"expected {num(row['expected'])}")
         lines.append(text + f"; share of samples per quarter turn: {turns}")
+    check = detail.get("noisy-rot90", {}).get("corrected")
+    if check and not check["ci_low"] <= detail["noisy-rot90"]["expected"] <= check["ci_high"]:
+        lines += ["", "The correction does not recover the leak it should for the arm without omega (its interval "
+                  f"{ci(check)} excludes 3p/4 = {num(detail['noisy-rot90']['expected'])}): the classifier's detection "
+                  "rate on generated digits differs from its rate on real ones, so the corrected fractions are "
+                  "indicative only; the verdict uses the uncorrected fractions against the noaug samples."]
     return lines + [""]
 
 

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from ..paths import project_root
-from .report import SCALE, num, verdict_words
+from .wording import SCALE, num, verdict_words
 
 FILES = ("report.md", "results.json", "invocations.jsonl")
 TABLE_START = "<!-- reproduce-table:start (generated from {source} by scoreaug_lab.reproduce.publish; do not edit) -->"
@@ -76,7 +76,7 @@ def readme_table(results: dict) -> str:
                             for c in counted) or "no runs"
         measure = f"{claim['metric']}, {claim['treatment']} − {claim['baseline']} ({claim['expect']})"
         rows.append(f"| {claim['id']} | {claim['title']} | {claim['paper']} | {measure} | {effects} | "
-                    f"{verdict_words(claim['verdict'], scale)} |")
+                    f"{verdict_words(claim['verdict'], scale, claim['comparisons'])} |")
     res = results.get("resolution") or {}
     note = (f"Seeds {seeds} ({len(results['seeds'])}); a verdict needs |d_z| > {num(res.get('min_dz'))} "
             f"(t = {num(res.get('t'))}, interval half-width {num(res.get('multiplier'))} sd); the permutation p cannot go "

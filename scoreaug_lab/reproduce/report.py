@@ -11,29 +11,11 @@ from ..runs.checkpoint import save_json
 from . import figures
 from .claims import EQUIVALENCE_MARGIN, METRICS, Table
 from .verdicts import resolution
+from .wording import (SCALE, spans_zero, cell_text, ci, effect_text, headline, mean_pm, num, p_text, pairing_text,
+                      relative, resolution_text, settings_text, verdict_words)
 
 MEANINGLESS = ("SMOKE RUN: these numbers only show that the code runs end to end; they are meaningless and "
                "support no claim.")
-
-
-def num(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if isinstance(x, float) and math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.3g}"
-
-
-def mean_pm(s: dict) -> str:
-    return f"{num(s['mean'])} ± {num(s['std'])}" if s["n"] > 1 else f"{num(s['mean'])} (1 seed)"
-
-
-def relative(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.3g} %"
-
-
-def ci(s: dict) -> str:
-    return f"[{num(s['ci_low'])}, {num(s['ci_high'])}]"
 
 
 def json_safe(value):
@@ -47,29 +29,6 @@ def json_safe(value):
     return value
 
 
-def cell_text(c: dict) -> str:
-    return f"{c['data']} n={c['n_train']} {c['capacity']}"
-
-
-SCALE = {"digits8": "8×8-digit scale", "digits": "16×16-digit scale", "cifar10": "CIFAR-10-subset scale"}
-DIRECTION_WORDS = {"reproduced": "same direction as the paper", "contradicted": "opposite direction to the paper",
-                   "inconclusive": "undecided"}
-
-
-def verdict_words(verdict: str, scale: str) -> str:
-    """'REPRODUCED: same direction as the paper at 8×8-digit scale' (never a bare verdict beside the paper's FIDs)."""
-    return f"{verdict.upper()}: {DIRECTION_WORDS[verdict]} at {scale}"
-
-
-def p_text(c: dict) -> str:
-    return f"perm. p {num(c.get('p_permutation'))}"
-
-
-def effect_text(c: dict) -> str:
-    return (f"{cell_text(c)}, {c['metric']} {c['treatment_arm']} − {c['baseline_arm']}: {num(c['difference']['mean'])} "
-            f"{ci(c['difference'])}, d_z {num(c['cohens_dz'])}, {p_text(c)}")
-
-
 def verdict_rows(claims: list, scale: str) -> list:
     rows = []
     for claim in claims:
@@ -80,7 +39,7 @@ def verdict_rows(claims: list, scale: str) -> list:
                      f"{claim['metric']}: {claim['treatment']} − {claim['baseline']}, paper expects {claim['expect']}",
                      "; ".join(effect_text(c) for c in counted) or "no runs",
                      f"{tally['reproduced']}/{len(counted)} reproduced, {tally['contradicted']} contradicted "
-                     f"({holm} after Holm)", verdict_words(claim["verdict"], scale)])
+                     f"({holm} after Holm)", verdict_words(claim["verdict"], scale, claim["comparisons"])])
     return rows
 
 
@@ -88,13 +47,16 @@ def comparison_rows(claim: dict) -> list:
     rows = []
     for c in claim["comparisons"]:
         cens = c.get("censored") or {}
-        censored = f" ({cens['treatment']}/{len(c['seeds'])} at the cap)" if cens.get("treatment") else ""
+        marks = {arm: f" ({cens[arm]}/{len(c['seeds'])} at the cap)" if cens.get(arm) else "" for arm in
+                 ("baseline", "treatment")}
         margin = f" ±{c['margin']}" if c.get("margin") else ""
         holm = f", Holm p {num(c['p_contra_holm'])}" if c.get("p_contra_holm") is not None and c["p_contra"] < 1 else ""
         rows.append([cell_text(c), c["metric"], f"{c['treatment_arm']} − {c['baseline_arm']}", c["expect"] + margin,
-                     mean_pm(c["baseline"]), mean_pm(c["treatment"]) + censored, num(c["difference"]["mean"]),
+                     mean_pm(c["baseline"]) + marks["baseline"], mean_pm(c["treatment"]) + marks["treatment"],
+                     num(c["difference"]["mean"]),
                      ci(c["difference"]) + (f", 90 %: {ci(c['tost_interval'])}" if c.get("tost_interval") else ""),
-                     num(c["cohens_dz"]), f"t p {num(c['p_t'])}, {p_text(c)}{holm}", relative(c.get("relative")),
+                     num(c["cohens_dz"]), f"t p {num(c['p_t'])}, {p_text(c)}{holm}",
+                     relative(c.get("relative")) if not spans_zero(c["baseline"]) else "n/a (baseline near 0)",
                      c["verdict"] + ("" if c["counted"] else " (not counted)")])
     return rows
 
@@ -109,35 +71,18 @@ COMPARISON_HEADER = ["cell", "metric", "difference", "paper expects", "baseline 
 ARM_HEADER = ["cell", "arm", "metric", "mean ± std", "95 % CI of the mean", "seeds", "per seed"]
 
 
-def pairing_text(budget) -> str:
-    return (f"Seeds {', '.join(map(str, budget.seeds))}; arms are compared paired by seed. Within a seed every arm "
-            "shares: the training subset and the held-out images; the initial weights of every layer the arms share "
-            "(the omega layer, which only augmented arms have, draws from a generator of its own); the batch "
-            "indices, noise levels sigma and noises of every training step (transform choices and parameters come "
-            "from a second generator); the evaluation probes during training and at the end; and the sample seeds "
-            f"0..{budget.n_samples - 1} ({budget.n_samples} samples, Heun with {budget.sampler_steps} steps, omega = 0). "
-            "Arms differ in their augmentation only.")
-
-
-def resolution_text(budget) -> str:
-    r = resolution(len(budget.seeds))
-    return (f"With n = {r['n']} seeds: t_0.975,{r['n'] - 1} = {num(r['t'])}; an interval's half-width is "
-            f"{num(r['multiplier'])} × sd(d), so a comparison reaches a verdict only when |d_z| > {num(r['min_dz'])} "
-            f"(smaller true effects read as inconclusive most of the time); the exact sign-flip permutation p shown "
-            f"beside each interval cannot go below {num(r['min_permutation_p'])}.")
-
-
-def headline(claims: list, scale: str) -> list:
-    """One line per claim, plus the sample-quality finding of claim 1 in words when it goes against the paper."""
-    lines = [f"- Claim {c['id']} ({c['title']}): {verdict_words(c['verdict'], scale)}" for c in claims]
-    worse = [c for c in claims[0]["comparisons"] if c["counted"] and c["metric"] == "proxy_fid_best"
-             and c["difference"]["mean"] > 0]
-    if worse:
-        lines.append(f"- Sample quality goes against claim 1: ScoreAug's proxy FID at the best checkpoint is higher "
-                     f"(worse) than without augmentation in {len(worse)} of "
-                     f"{sum(c['counted'] and c['metric'] == 'proxy_fid_best' for c in claims[0]['comparisons'])} "
-                     f"counted cells ({'; '.join(effect_text(c) for c in worse)}).")
-    return lines
+def censoring_rows(table, cells: list) -> list:
+    """Per cell and arm: how many seeds had their lowest held-out loss at the last evaluation (still improving)."""
+    rows = []
+    for data, n, cap in cells:
+        for arm in ("noaug", "scoreaug", "noisy-rot90", "scoreaug-rot90", "clean-geometric", "combined"):
+            runs = table._results(arm, data, n, cap)
+            if runs:
+                capped = sum(bool(r.get("best_at_cap")) for r in runs.values())
+                steps = [r["best_heldout_step"] for r in runs.values() if r.get("best_heldout_step") is not None]
+                rows.append([f"{data} n={n} {cap}", arm, f"{capped}/{len(runs)}",
+                             f"{min(steps)}-{max(steps)}" if steps else "n/a"])
+    return rows
 
 
 def settings_rows(budget, runs, params: dict) -> list:
@@ -174,7 +119,7 @@ def write_report(out: Path, ctx: dict) -> Path:
               "contradicted when it excludes 0 the other way, inconclusive otherwise (an equivalence comparison: "
               "reproduced when its 90 % interval lies inside the margin). A claim is reproduced when every counted "
               "comparison is (an intersection: each at 5 %), contradicted when a counted comparison still contradicts "
-              "after Holm's adjustment within the claim, inconclusive otherwise. " + resolution_text(budget) +
+              "after Holm's adjustment within the claim, inconclusive otherwise. " + resolution_text(claims) +
               " The paper's numbers are CIFAR-10 FIDs from its own runs (no seeds or intervals given); ours are "
               f"small-scale measures of the same effects, so only directions are compared, at {scale}.", ""]
     lines += ["Headline:", ""] + headline(claims, scale) + [""]
@@ -188,6 +133,13 @@ def write_report(out: Path, ctx: dict) -> Path:
                                                                                                     "inconclusive")]
                                  for p in ctx["precondition"]]))
     lines += ["", "Curves of the gap during training: ![overfitting curves](overfitting_curves.png)", ""]
+    lines += ["### Were the runs still improving?", "", "Seeds whose lowest held-out loss came at the last evaluation "
+              "(the run may not have reached its best: a comparison involving it compares models still improving, "
+              "and a best-checkpoint measure is then an end-of-training one):", ""]
+    table = Table(runs, ctx["results"])
+    cells = list(dict.fromkeys(table.cells() + [tuple(v) for v in ctx["claim_cells"].values()]))
+    lines += [markdown_table(["cell", "arm", "best at the last evaluation", "steps of the best"],
+                             censoring_rows(table, cells)), ""]
     lines += ["## Settings", "", markdown_table(["data", "training-set sizes", "capacities", "training",
                                                  "train/held-out evaluation", "held-out images"],
                                                 settings_rows(budget, runs, ctx["params"])), ""]
@@ -202,7 +154,8 @@ def write_report(out: Path, ctx: dict) -> Path:
     for claim in claims:
         lines += [f"## Claim {claim['id']}: {claim['title']}", "", f"Paper: {claim['paper']}.  ",
                   f"Our test: {claim['metric_text']}; paper's direction: {claim['treatment']} {claim['expect']} than "
-                  f"{claim['baseline']}. Rule: {claim['rule']}. **Verdict: {verdict_words(claim['verdict'], scale)}.**",
+                  f"{claim['baseline']}. Rule: {claim['rule']}. "
+                  f"**Verdict: {verdict_words(claim['verdict'], scale, claim['comparisons'])}.**",
                   ""] + ([claim["note"], ""] if claim.get("note") else [])
         lines += [markdown_table(COMPARISON_HEADER, comparison_rows(claim)), ""]
         lines += ["<details><summary>Per arm: mean ± std, 95 % CI, per seed</summary>", "",
@@ -212,25 +165,6 @@ def write_report(out: Path, ctx: dict) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def settings_text(budget, runs) -> str:
-    """Which settings are the paper's and which the toolkit's choices, from the runs' own configs."""
-    by_arm = {r.arm: r.config for r in runs}
-    parts = []
-    for arm, what in (("scoreaug", "ScoreAug"), ("noisy-rot90", "claim 3's rot90"),
-                      ("clean-geometric", "clean-space geometric (EDM-style, told omega)"), ("combined", "combined")):
-        c = by_arm.get(arm)
-        if c is None:
-            continue
-        text = f"{what}: `{c['transforms']}` at p = {c['aug_prob']:.4g}"
-        if arm == "combined":
-            text += f", clean stage `{c['clean_transforms']}` at p = {c['clean_aug_prob']:.4g}"
-        parts.append(text)
-    return ("Augmentations (the transforms are the paper's, their strengths and probabilities the toolkit's: the "
-            "shift is scaled to the image, 1 pixel of 8 as the paper's 4 of 32; EDM's operations each on with its own "
-            "probability; the combined arm's stages lowered so that an image is untouched as often as in a single "
-            "arm): " + "; ".join(parts) + ".")
 
 
 def write_figures(out: Path, ctx: dict) -> dict:
@@ -272,4 +206,4 @@ def write_results(out: Path, ctx: dict) -> Path:
     return path
 
 
-__all__ = ["MEANINGLESS", "SCALE", "verdict_words", "write_report", "write_figures", "write_results", "json_safe", "num"]
+__all__ = ["MEANINGLESS", "write_report", "write_figures", "write_results", "json_safe"]

@@ -103,7 +103,7 @@ class SuiteRunner:
         return self.store.folder(TrainConfig.from_dict(spec.config))
 
     def measure_key(self, spec: RunSpec, infos: dict) -> str:
-        used = {name: infos[name].get("spec") for name in (spec.measure["proxy"], spec.measure["orientation"])}
+        used = {name: infos[name].get("spec") for name in (spec.measure["proxy"], spec.measure["orientation"]) if name}
         return digest({"config": spec.config, "measure": spec.measure, "classifiers": used})
 
     def _stored_classifier(self, name: str, spec: dict):

@@ -235,16 +235,20 @@ def build_runs(budget: Budget, with_extra: bool = False) -> list[RunSpec]:
             if name in seen:
                 continue
             seen.add(name)
+            # sample seeds and loss probes follow the run's seed (shared by the arms of a seed, new for each seed,
+            # so the spread over seeds includes the sampling noise of the measures)
             measure = dict(n_samples=budget.n_samples, sampler_steps=budget.sampler_steps,
+                           first_sample_seed=seed * budget.n_samples, probe_seed=seed,
                            n_per_band=budget.n_per_band, proxy=f"proxy-{cells.label}",
-                           orientation=f"orientation-{cells.label}", inception=budget.inception)
+                           orientation=f"orientation-{cells.label}" if cells is budget.main else None,
+                           inception=budget.inception)   # rotation is claim 3's, measured on the main cells only
             runs.append(RunSpec(name, arm, cells.label, n, cap.label, seed, config, measure, _cost(config, budget)))
     return runs
 
 
 def classifier_specs(budget: Budget, with_extra: bool = False) -> dict:
-    """{name: settings} of the classifiers the measures need: one proxy-FID feature network (class labels) and
-    one orientation classifier per data set, both trained on its whole training pool."""
+    """{name: settings} of the classifiers the measures need: one proxy-FID feature network (class labels) per
+    data set and the orientation classifier of the main data set, each trained on its whole training pool."""
     out = {}
     for cells in [budget.main] + ([budget.extra] if with_extra and budget.extra is not None else []):
         pool = resolve_size(cells.data, None)
@@ -252,8 +256,9 @@ def classifier_specs(budget: Budget, with_extra: bool = False) -> dict:
         width = 8 if budget.meaningless else 16 if cells.label != "cifar10" else 32
         common = dict(data=cells.data, n_heldout=cells.n_heldout, device=budget.device, width=width)
         out[f"proxy-{cells.label}"] = dict(kind="proxy", n_train=n_train, epochs=budget.classifier_epochs, **common)
-        out[f"orientation-{cells.label}"] = dict(kind="orientation", n_train=min(n_train, 10_000),
-                                                 epochs=budget.orientation_epochs, **common)
+        if cells is budget.main:   # claim 3's measure; the extra cells serve claims 1-2
+            out[f"orientation-{cells.label}"] = dict(kind="orientation", n_train=min(n_train, 10_000),
+                                                     epochs=budget.orientation_epochs, **common)
     return out
 
 

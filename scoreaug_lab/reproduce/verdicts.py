@@ -79,12 +79,13 @@ def cohens_dz(diffs) -> float:
 
 
 def t_p_value(diffs, reference: float = 0.0) -> float:
-    """Two-sided p of the one-sample t-test of mean(d) = reference (0 or 1 for a constant non-zero shift)."""
+    """Two-sided p of the one-sample t-test of mean(d) = reference. Every difference equal (sd 0, e.g. step counts
+    on a coarse grid): the t-test is undefined, and the permutation p of d - reference stands in (1 when equal)."""
     if len(diffs) < 2:
         return math.nan
     m, s = mean_std(diffs)
     if s == 0:
-        return 1.0 if m == reference else 0.0
+        return 1.0 if m == reference else permutation_p([d - reference for d in diffs])
     t = (m - reference) / (s / math.sqrt(len(diffs)))
     return float(2 * stats.t.sf(abs(t), len(diffs) - 1))
 
@@ -159,6 +160,9 @@ def compare(baseline: dict, treatment: dict, expect: str, margin: float | None =
             decided = verdict(diff["ci_low"], diff["ci_high"], expect, margin)
     else:
         tost, decided = None, verdict(diff["ci_low"], diff["ci_high"], expect)
+    if expect != "equivalent" and diff["n"] > 1 and diff["std"] == 0 and decided != "inconclusive" \
+            and permutation_p(diffs) >= ALPHA:
+        decided = "inconclusive"   # a zero-width interval from too few identical differences proves nothing
     return {"seeds": seeds, "expect": expect, "margin": margin, "differences": diffs, "difference": diff,
             "tost_interval": tost, "cohens_dz": cohens_dz(diffs),
             "relative": diff["mean"] / abs(base_mean) if base_mean else math.nan,
