@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # extra JupyterLab options, e.g. LAB_ARGS="--no-browser --port 8899"; as root JupyterLab also needs --allow-root
 LAB_ARGS ?=
-# the nbgrader course that `make assignments` and `make grade` work on, and the assignment to grade
+# the nbgrader course that `make assignments`, `make grade` and `make formgrader` work on (run them from the
+# project root), and the assignment to grade
 COURSE ?= notebooks/assignments
 ASSIGNMENT ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments grade clean
+.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments grade formgrader clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,9 @@ assignments: $(STAMP)  ## the student versions of the nbgrader course (notebooks
 grade: $(STAMP)  ## autograde ASSIGNMENT=<name>: every submission in $(COURSE)/submitted/, each in a bubblewrap sandbox
 	@test -n "$(ASSIGNMENT)" || { echo "make grade ASSIGNMENT=<name>, one of: $$(ls $(COURSE)/source | tr '\n' ' ')"; exit 2; }
 	$(VENV)/bin/scoreaug-lab course autograde $(ASSIGNMENT) --course $(COURSE)
+
+formgrader: $(STAMP)  ## JupyterLab started in the course folder, where nbgrader finds its config: the Formgrader tab lists the assignments
+	cd $(COURSE) && $(abspath $(VENV))/bin/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
 
 benchmarks: $(STAMP)  ## the quick ones; the "Benchmarks" section of README.md lists all of them
 	$(PY) benchmarks/overhead.py

@@ -4,7 +4,10 @@ generate_assignment (the student versions hold no answer, no hidden part, no gra
 key (full marks), the untouched student version (0, each test cell failing with the reason) and, for assignment 1,
 one wrong answer per question (each question 0), generate_feedback (no hidden part) and export (CSV). Also:
 Validate (`nbgrader validate`) passes a right answer that warns and prints to stderr; autograding refuses in one
-line where bwrap is missing unless --unsandboxed, which grades the same.
+line where bwrap is missing unless --unsandboxed, which grades the same. The instructor's steps as the course's README
+gives them: the whole cycle through the exchange its nbgrader_config.py names (release, a student's fetch and
+submit, collect, autograde, feedback released and fetched), and the Formgrader of a JupyterLab started in the
+course folder (`make formgrader`) against one started in the project root (`make lab`).
 """
 import csv
 import re
@@ -193,3 +196,89 @@ def test_unsandboxed_grading_gives_the_same_grades(course):
     graded = read(root / "autograded" / "key" / FIRST / source_notebook(root, FIRST).name)
     assert graded.metadata["scoreaug_grading"]["sandboxed"] is False
     assert all(g["score"] == g["max_score"] for g in autograded(root, FIRST, "key").values())
+
+
+def test_the_whole_cycle_through_the_course_exchange(sandbox, tmp_path):
+    """The course folder's README, on one machine, step by step: generate, release_assignment (into the exchange the
+    course's nbgrader_config.py names: exchange/ in the course folder, never a system folder), a student (in a
+    folder of their own) fetches, answers, submits; collect, autograde (sandboxed), generate_feedback,
+    release_feedback; the student fetches the feedback with full marks."""
+    import getpass
+
+    root = copy_course(COURSE, tmp_path / "course")
+    student = tmp_path / "student"
+    student.mkdir()
+    env = {**ENV, "JUPYTER_DATA_DIR": str(tmp_path / "data")}       # the students' nbgrader cache, not ~/
+    exchange = root / "exchange"
+    as_student = ["--course", "scoreaug_lab", f"--Exchange.root={exchange}"]
+
+    def student_nbgrader(*args):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args, *as_student], cwd=student,
+                              env=K.tool_env(env), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    K.generate(root, [FIRST])
+    K.nbgrader(["release_assignment", FIRST], root, env=env)
+    notebook = source_notebook(root, FIRST).name
+    assert (exchange / "scoreaug_lab" / "outbound" / FIRST / notebook).is_file()
+    student_nbgrader("fetch_assignment", FIRST)
+    fetched = student / FIRST / notebook
+    answered, key = read(fetched), read(source_notebook(root, FIRST))
+    for index in C.solution_cells(key).values():
+        answered.cells[index].source = key.cells[index].source
+    nbformat.write(answered, str(fetched))
+    student_nbgrader("submit", FIRST)
+    K.nbgrader(["collect", FIRST], root, env=env)
+    me = getpass.getuser()
+    assert (root / "submitted" / me / FIRST / notebook).is_file()
+    K.autograde(root, FIRST, env=env)
+    assert all(g["score"] == g["max_score"] for g in autograded(root, FIRST, me).values())
+    K.nbgrader(["generate_feedback", FIRST], root, env=env)
+    K.nbgrader(["release_feedback", FIRST], root, env=env)
+    student_nbgrader("fetch_feedback", FIRST)
+    (html,) = (student / FIRST / "feedback").glob(f"*/{Path(notebook).stem}.html")
+    points = C.points(key)
+    auto = sum(p for gid, p in points.items() if gid.endswith(C.TESTS_SUFFIX))
+    assert re.search(rf"Score: {auto:.1f} / {sum(points.values()):.1f}", html.read_text())
+
+
+@pytest.mark.parametrize("started_in", ["course", "project"])
+def test_the_formgrader_sees_the_course_where_jupyterlab_starts_in_it(tmp_path, started_in):
+    """`make formgrader` starts JupyterLab in the course folder: its Formgrader lists the assignments. `make lab`
+    starts it in the project root (on notebooks/), where nbgrader finds no course config: the list is empty."""
+    import json
+    import os
+    import urllib.error
+    import urllib.request
+
+    from test_browser import LabServer, free_port, stop_server, wait_until_answering
+
+    project = tmp_path / "project"
+    root = copy_course(COURSE, project / "notebooks" / "assignments")
+    cwd, notebook_dir = (root, root) if started_in == "course" else (project, project / "notebooks")
+    port = free_port()
+    env = {**K.tool_env(), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--IdentityProvider.token=",
+               "--ServerApp.password=", "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+               f"--notebook-dir={notebook_dir}"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    log = tmp_path / "jupyterlab.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    server = LabServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until_answering(server)
+        try:
+            with urllib.request.urlopen(f"{server.url}/formgrader/api/assignments", timeout=30) as reply:
+                listed = sorted(a["name"] for a in json.loads(reply.read()))
+        except urllib.error.HTTPError as error:
+            listed = f"HTTP {error.code}"
+    finally:
+        stop_server(server)
+    assert server.process.poll() is not None, "JupyterLab is still running"
+    if started_in == "course":
+        assert listed == NAMES, listed
+    else:       # the course root defaults to the current folder, above the notebook root: nbgrader's "bad setup"
+        assert listed in ([], "HTTP 500"), listed

@@ -28,7 +28,8 @@ def test_course_layout():
     assert "scoreaug_lab.course.preprocessors.SandboxedExecute" in config and "HiddenChecks" in config
     assert re.search(r"SandboxedExecute\.cell_timeout = \d+", config), "a cell that hangs must time out"
     ignored = (COURSE / ".gitignore").read_text().split()
-    for generated in ("release/", "submitted/", "autograded/", "feedback/", "gradebook.db", ".nbgrader.log"):
+    for generated in ("release/", "submitted/", "autograded/", "feedback/", "exchange/", "gradebook.db",
+                      ".nbgrader.log"):
         assert generated in ignored, f"{generated} must be git-ignored"
     for name in NAMES:
         files = [p.name for p in (COURSE / "source" / name).iterdir() if not p.name.startswith(".")]
@@ -46,6 +47,29 @@ def test_a_course_is_named_explicitly(tmp_path, monkeypatch):
     assert course_root(COURSE) == COURSE.resolve()
     monkeypatch.chdir(COURSE)
     assert course_root() == COURSE.resolve()
+
+
+def test_the_exchange_is_named_by_the_course_config(tmp_path, monkeypatch):
+    """nbgrader, loading the course's nbgrader_config.py as it does from the course folder, finds the exchange in
+    that folder, or $SCOREAUG_EXCHANGE; not its default /usr/local/share/nbgrader/exchange."""
+    from nbgrader.apps import NbGrader
+
+    from scoreaug_lab.course.commands import exchange_root
+    from scoreaug_lab.course.layout import copy_course
+
+    root = copy_course(COURSE, tmp_path / "course")
+    monkeypatch.chdir(root)
+    for value, expected in ((None, root / "exchange"), (str(tmp_path / "shared"), tmp_path / "shared")):
+        if value is None:
+            monkeypatch.delenv("SCOREAUG_EXCHANGE", raising=False)
+        else:
+            monkeypatch.setenv("SCOREAUG_EXCHANGE", value)
+        app = NbGrader()
+        app.load_config_file()                          # the system's, then this folder's (which wins)
+        assert Path(app.config.Exchange.root) == expected
+        assert exchange_root(root) == expected          # what `scoreaug-lab course generate` reports
+    (root / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "x"\n')
+    assert exchange_root(root) is None
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -42,7 +42,8 @@ def test_console_script_and_ci():
 @pytest.mark.parametrize("target,expected", [("lab", "jupyter lab notebooks/"), ("test", "-m pytest"),
                                              ("demo", "scoreaug-lab demo"), ("class", "scoreaug-lab prepare"),
                                              ("reproduce", "scoreaug-lab reproduce --budget cpu"),
-                                             ("assignments", "scoreaug-lab course generate --course notebooks/assignments")])
+                                             ("assignments", "scoreaug-lab course generate --course notebooks/assignments"),
+                                             ("formgrader", "cd notebooks/assignments && ")])
 @pytest.mark.process
 def test_make_targets_run_what_readme_says(target, expected):
     """`make -n` (a dry run: make resolves the target and prints its commands without running them)."""

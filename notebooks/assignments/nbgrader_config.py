@@ -5,10 +5,15 @@
     nbgrader autograde a1_denoisers_and_scores --force               # submitted/<student>/ -> autograded/ (sandboxed)
     nbgrader generate_feedback a1_denoisers_and_scores --force       # -> feedback/<student>/ (HTML, no hidden tests)
     nbgrader export                                                  # -> grades.csv
+    nbgrader release_assignment a1_denoisers_and_scores              # release/ -> the exchange (below)
 
 See README.md in this folder for the whole cycle, the sandbox and JupyterHub's exchange.
 """
+import os
+from pathlib import Path
+
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+COURSE = Path(__file__).resolve().parent     # this folder (traitlets runs this file with __file__ set)
 
 c.CourseDirectory.course_id = "scoreaug_lab"
 
@@ -48,6 +53,10 @@ c.GenerateFeedback.preprocessors = [
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# JupyterHub: the exchange folder through which `nbgrader release_assignment`, students' fetch/submit and
-# `nbgrader collect` pass notebooks (it must be writable by every user; see README.md).
-# c.Exchange.root = "/srv/nbgrader/exchange"
+# The exchange: the folder through which `nbgrader release_assignment`, the students' fetch and submit and
+# `nbgrader collect` pass notebooks. Named here, so that nbgrader never falls back on its default
+# /usr/local/share/nbgrader/exchange (created silently, world-writable, when run as root; refused otherwise).
+# Default: exchange/ in this course folder, which you own (one machine: you try the cycle as your own student).
+# On a JupyterHub set SCOREAUG_EXCHANGE to the shared folder that the students' servers are configured with
+# (README.md, "JupyterHub").
+c.Exchange.root = os.environ.get("SCOREAUG_EXCHANGE") or str(COURSE / "exchange")

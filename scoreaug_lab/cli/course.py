@@ -1,6 +1,7 @@
 """scoreaug-lab course generate | autograde | check: the nbgrader course, as an instructor runs it.
 
-    scoreaug-lab course generate [NAME ...] --course DIR      # nbgrader generate_assignment: release/
+    scoreaug-lab course generate [NAME ...] --course DIR      # nbgrader generate_assignment: release/ (and where
+                                                              #   nbgrader release_assignment would send them)
     scoreaug-lab course autograde NAME [--student S] --course DIR [--unsandboxed]
     scoreaug-lab course check [NAME ...] --course DIR         # right, wrong and twin catalogues, in the sandbox
 """
@@ -15,7 +16,12 @@ KIND_NAMES = ("right", "wrong", "twin")
 
 def add_course_parser(sub) -> None:
     course = sub.add_parser("course", help="the nbgrader course: student versions, sandboxed autograding, the "
-                                           "graders' own tests")
+                                           "graders' own tests",
+                            description="The nbgrader course's own steps. nbgrader's commands (release_assignment, "
+                                        "collect, generate_feedback, release_feedback, export) run in the course "
+                                        "folder, whose nbgrader_config.py names the exchange; the Formgrader is the "
+                                        "tab of a JupyterLab started there (make formgrader). See "
+                                        "notebooks/assignments/README.md.")
     commands = course.add_subparsers(dest="course_command", metavar="{generate,autograde,check}")
     where = dict(default=None, help="the course folder (holds nbgrader_config.py and source/; default "
                                     "$SCOREAUG_COURSE, else the current folder)")
@@ -54,10 +60,18 @@ def cmd_course(args) -> int:
 
 
 def _generate(root, args) -> int:
-    from ..course.commands import generate
+    from ..course.commands import exchange_root, generate
 
-    for path in generate(root, _names(root, args.names)):
+    names = _names(root, args.names)
+    for path in generate(root, names):
         print(f"student version: {path}")
+    exchange = exchange_root(root)
+    if exchange is None:
+        print(f"no exchange: {root / 'nbgrader_config.py'} sets no c.Exchange.root, so `nbgrader release_assignment` "
+              "would use nbgrader's default /usr/local/share/nbgrader/exchange; name a folder you own there first")
+    else:
+        print(f"to release them through the exchange {exchange}: cd {root} && nbgrader release_assignment "
+              f"{names[0] if len(names) == 1 else 'NAME'}")
     return 0
 
 
@@ -74,6 +88,11 @@ def _autograde(root, args) -> int:
 
     _require_sandbox(args.unsandboxed)
     name = _names(root, [args.name])[0]
+    who = args.student or "*"
+    if not any((root / "submitted").glob(f"{who}/{name}")):
+        raise UsageError(f"no submission of {name} in {root / 'submitted'}{'' if who == '*' else f' by {who}'}: "
+                         f"`nbgrader collect {name}` (run in {root}) puts them there from the exchange, or place "
+                         f"each at submitted/<student>/{name}/<notebook>.ipynb")
     output = autograde(root, name, student=args.student, unsandboxed=args.unsandboxed)
     held = [line for line in output.splitlines() if "held for review" in line or "HiddenTestFailed" in line]
     print(f"autograded {name} in {root} ({'unsandboxed' if args.unsandboxed else 'sandboxed'}); grades in "

@@ -4,6 +4,7 @@
     submit(root, name, student, nb)   put a notebook where nbgrader collect would: submitted/<student>/<name>/
     autograde(root, name, ...)        nbgrader autograde, sandboxed by the course's nbgrader_config.py
     grades(root, name, student)       one submission's scores from the gradebook (comments: its comments)
+    exchange_root(root)               the exchange the course's nbgrader_config.py names (None: nbgrader's default)
 """
 from __future__ import annotations
 
@@ -45,6 +46,15 @@ def generate(root, names=None) -> list[Path]:
     for pattern in (["*"] if names == every else names):
         nbgrader(["generate_assignment", pattern, "--force"], root)
     return [Path(root) / "release" / name / source_notebook(root, name).name for name in names]
+
+
+def exchange_root(root) -> Path | None:
+    """The exchange folder the course's nbgrader_config.py names (c.Exchange.root), read as nbgrader reads that file;
+    None where it names none, so that nbgrader would fall back on its default /usr/local/share/nbgrader/exchange."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", str(Path(root).resolve())).load_config()
+    return Path(config.Exchange.root) if "root" in config.Exchange else None
 
 
 def autograde(root, name: str, student: str | None = None, unsandboxed: bool = False, env: dict | None = None,
@@ -96,4 +106,4 @@ def comments(root, name: str, student: str) -> dict:
     return _submission(root, name, student, lambda sub: {c.name: c.auto_comment for c in sub.comments})
 
 
-__all__ = ["autograde", "comments", "generate", "grades", "nbgrader", "submit", "tool_env"]
+__all__ = ["autograde", "comments", "exchange_root", "generate", "grades", "nbgrader", "submit", "tool_env"]
