@@ -282,3 +282,11 @@ def test_the_formgrader_sees_the_course_where_jupyterlab_starts_in_it(tmp_path, 
         assert listed == NAMES, listed
     else:       # the course root defaults to the current folder, above the notebook root: nbgrader's "bad setup"
         assert listed in ([], "HTTP 500"), listed
+
+
+def test_autograde_without_submissions_says_where_they_come_from(tmp_path):
+    root = copy_course(COURSE, tmp_path / "course")
+    done = subprocess.run([sys.executable, "-m", "scoreaug_lab.cli", "course", "autograde", FIRST, "--course",
+                           str(root), "--unsandboxed"], env=K.tool_env(), capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"nbgrader collect {FIRST}" in done.stderr and "submitted/<student>/" in done.stderr
