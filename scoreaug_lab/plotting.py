@@ -1,4 +1,11 @@
-"""Static figures (matplotlib) written by the command line and the demo."""
+"""Static figures (matplotlib) written by the command line and the demo, and the notebooks' figure sizes.
+
+A notebook shows a figure at its size in pixels (inches x the inline backend's 100 dpi, trimmed to the drawn area),
+shrunk to the output area where it is wider: a 16-inch figure in the ~968-pixel output of a 1400-pixel window is
+drawn at 0.6 of its size, so its 9-point titles come out 7 pixels high. `panels` makes figures that fit the output
+area (MAX_WIDTH_IN), so text keeps its size; `text_px` says how large each text of a figure is drawn there (the
+notebooks' checks assert that none is below MIN_TEXT_PX).
+"""
 from __future__ import annotations
 
 import math
@@ -10,6 +17,49 @@ import matplotlib
 if "ipykernel" not in sys.modules:  # scripts and the CLI draw off-screen; a notebook keeps its inline backend
     matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+INLINE_DPI = 100            # matplotlib's figure.dpi, which the inline backend draws at
+OUTPUT_PX = 968             # width of a notebook's output area in JupyterLab at a 1400-pixel window, side bar open
+MAX_WIDTH_IN = OUTPUT_PX / INLINE_DPI      # a figure up to this wide is shown at its own size there
+MIN_TEXT_PX = 10            # the smallest text a figure should show there (a 9-point title is 12.5 px at 100 dpi)
+
+
+def fit_width(width: float, height: float, max_width: float = MAX_WIDTH_IN) -> tuple[float, float]:
+    """(width, height) in inches, scaled down together so that the width is at most `max_width`."""
+    if not width > 0 or not height > 0:
+        raise ValueError(f"a figure size needs a positive width and height, got {width} x {height}")
+    shrink = min(1.0, max_width / width)
+    return width * shrink, height * shrink
+
+
+def panels(nrows: int, ncols: int, panel: tuple[float, float] = (3.2, 3.0), max_width: float = MAX_WIDTH_IN,
+           **subplots_kwargs):
+    """plt.subplots(nrows, ncols) of panels `panel` (width, height) inches each, the whole figure scaled down to fit
+    a notebook's output area (fit_width): texts stay at their size in points, so they are as large there as in a
+    figure of one panel."""
+    figsize = fit_width(ncols * panel[0], nrows * panel[1], max_width)
+    return plt.subplots(nrows, ncols, figsize=figsize, **subplots_kwargs)
+
+
+def text_px(fig, output_px: float = OUTPUT_PX, dpi: float = INLINE_DPI) -> list[tuple[float, str]]:
+    """(size in pixels, text) of every visible, non-empty text of `fig` as a notebook shows it: the font size in
+    points x dpi / 72, times the shrink of the figure (its drawn area and padding, as the inline backend trims it) to an output
+    area `output_px` wide. Smallest first."""
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    pad = matplotlib.rcParams["savefig.pad_inches"]               # bbox_inches="tight" adds it on each side
+    drawn_px = (fig.get_tightbbox(renderer).width + 2 * pad) * dpi  # bbox in inches
+    shrink = min(1.0, output_px / drawn_px)
+    sizes = [(t.get_fontsize() * dpi / 72 * shrink, t.get_text()) for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and t.get_window_extent(renderer).width > 0]
+    return sorted(sizes)
+
+
+def small_texts(fig, min_px: float = MIN_TEXT_PX, output_px: float = OUTPUT_PX) -> list[tuple[float, str]]:
+    """The texts of `fig` drawn smaller than `min_px` pixels in an output area `output_px` wide (text_px)."""
+    return [(round(px, 1), text) for px, text in text_px(fig, output_px) if px < min_px - 1e-9]
 
 
 def scatter_over_training(ax, samples, train, title: str = "") -> None:

@@ -1,5 +1,6 @@
 """What the real-browser widget tests (tests/test_browser.py) do to a widget, as a student would: drag a slider handle
-with the mouse, pick a dropdown item, click a toggle button or a checkbox; and what they check after each move:
+with the mouse, type a value into a slider's box and press Enter, pick a dropdown item, click a toggle button or a
+checkbox; and what they check after each move:
 
   * the rendered figure changed: a hash of each plotly figure's rendered SVG (its `.main-svg` layers: points, lines,
     images, texts) differs from the one before the move;
@@ -128,6 +129,18 @@ PROBLEMS_JS = """(root, tol) => {
     return problems;
 }"""
 
+READOUT_JS = """slider => {
+    const readout = slider.querySelector('.widget-readout');
+    if (readout && getComputedStyle(readout).display !== 'none') return readout.textContent;
+    const box = slider.nextElementSibling && slider.nextElementSibling.querySelector('input');
+    return box ? box.value : (readout ? readout.textContent : '');
+}"""
+
+# how wide each shown slider's track is (the part the handle moves along), by its label
+TRACKS_JS = """root => [...root.querySelectorAll('.widget-slider')].filter(s => s.offsetParent !== null).map(s => [
+    (s.querySelector('.widget-label') || {textContent: '?'}).textContent.trim(),
+    s.querySelector('.slider-container').getBoundingClientRect().width])"""
+
 DRAG_TARGET_JS = """(slider, fraction) => {
     const base = slider.querySelector('.noUi-base').getBoundingClientRect();
     const handle = slider.querySelector('.noUi-handle').getBoundingClientRect();
@@ -205,7 +218,13 @@ class WidgetDriver:
         return self.output.locator(f".{kind}", has=self.page.locator(".widget-label", has_text=exact(label))).first
 
     def readout(self, label: str) -> str:
-        return self.control("widget-slider", label).locator(".widget-readout").inner_text().strip()
+        """The value slider `label` shows: its readout, or the box beside it where the value is typed (a selection
+        slider's own readout, editable but deaf to typing, is hidden: param_sliders.TypedSelectionSlider)."""
+        return self.control("widget-slider", label).evaluate(READOUT_JS).strip()
+
+    def entry(self, label: str):
+        """The text box beside slider `label` (a TypedSelectionSlider's) where a value is typed."""
+        return self.control("widget-slider", label).locator("xpath=following-sibling::*[1]").locator("input")
 
     # --- waiting ----------------------------------------------------------------------------------------
     def wait_ready(self, figures: int = 1) -> list[str]:
@@ -296,6 +315,22 @@ class WidgetDriver:
         after_value = self.readout(label)
         assert after_value != before_value, f"{self.name}: dragging {label} left it at {before_value}"
         return before_value, after_value
+
+    def type(self, label: str, text: str, changed: int | None = None) -> list[int]:
+        """Type `text` into the box of slider `label` and press Enter, as a student does; the box then shows the
+        value taken (the slider's own readout would ignore it)."""
+        box = self.entry(label)
+        box.scroll_into_view_if_needed()
+        before = self.signatures()
+        self.moves.append(f"type {text!r} into {label}")
+        box.fill(text)
+        box.press("Enter")
+        self.changed = self._moved(before, changed)
+        return self.changed
+
+    def tracks(self) -> dict[str, float]:
+        """{label: width in pixels of the slider's track} of every shown slider."""
+        return dict(self.output.evaluate(TRACKS_JS))
 
     def select(self, label: str, option: str, changed: int | None = None) -> list[int]:
         """Pick the item `option` (its text) of dropdown `label`."""

@@ -9,7 +9,9 @@ slider handles with the mouse, picks dropdown items, clicks toggle buttons and c
   * no error: nothing in the widget's status line ("could not update", "refused"), no traceback or stderr in the
     cell, no JavaScript exception on the page, no widget model that failed to load;
   * nothing is cut off: every text of every figure inside the figure and clear of the other titles and legends,
-    every figure and control inside the output area, no clipped label, readout, button or dropdown text.
+    every figure and control inside the output area, no clipped label, readout, button or dropdown text;
+  * in a laptop's window too (1000x700 with JupyterLab's side bar open, a ~670 px notebook column): after each
+    notebook's widget tests, every explorer is checked again there, and its slider tracks are at least 100 px.
 
 One JupyterLab server and one browser serve every test of this module; a notebook's page stays open for its
 widgets' tests and its kernel is shut down when the next notebook opens. Notebook 04 runs down to its explorer
@@ -55,6 +57,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 DESKTOP_POINTER = ("--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,"
                    "availablePointerTypes=4")
 VIEWPORT = {"width": 1400, "height": 2200}         # tall: a whole explorer fits on screen for its screenshots
+LAPTOP = {"width": 1000, "height": 700}            # a laptop's browser window: with the side bar, a ~670 px notebook
+MIN_TRACK_PX = 100                                 # a slider's track, where its handle moves, is at least this wide
 WIDGET_CELL = "explorer = TransformExplorer("      # the source of the cell that shows notebook 02's explorer
 SECOND = 1000                                      # playwright counts milliseconds
 # the notebooks with widgets, in the order the tests use them, and the last cell each runs (None: all)
@@ -291,15 +295,45 @@ def image_sources(output) -> list[str]:
         "plot => [...plot.querySelectorAll('image')].map(i => i.getAttribute('href') || i.getAttribute('xlink:href'))")
 
 
-def readout(output, label: str):
-    return output.locator(".widget-slider", has=output.page.locator(".widget-label", has_text=re.compile(
-        f"^{label}$"))).locator(".widget-readout")
-
-
 def show(output) -> None:
     """Scroll the notebook so that the explorer starts at the top of the view."""
     output.evaluate("e => e.scrollIntoView({block: 'start'})")
     output.page.wait_for_timeout(500)          # let the scroll and plotly's redraw settle before a screenshot
+
+
+# --- a laptop's window ---------------------------------------------------------------------------------------
+def open_side_bar(page) -> None:
+    """JupyterLab's left side bar (the file browser) open, as JupyterLab starts: the notebook gets what is left."""
+    stack = page.locator("#jp-left-stack")
+    if not stack.is_visible():
+        page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+        stack.wait_for(state="visible")
+
+
+def check_laptop_window(nb: "NotebookPage", label: str) -> None:
+    """Every explorer of the open notebook in a 1000x700 window with the side bar open (a ~670 px notebook
+    column): after the window shrinks, its figures follow the output area, nothing is cut off or runs past the
+    notebook, no dropdown text is clipped (assert_healthy), and every slider's track is at least MIN_TRACK_PX wide.
+    Screenshots of the window (<label>_<i>.png, the top of each explorer); the window is restored afterwards."""
+    page = nb.page
+    page.set_viewport_size(LAPTOP)
+    try:
+        open_side_bar(page)
+        column = page.locator(".jp-NotebookPanel").first.bounding_box()["width"]
+        assert column < 720, f"the notebook column is {column:.0f} px wide: not the laptop case"
+        cells = page.locator(".jp-CodeCell", has=page.locator(".widget-vbox"))
+        assert cells.count() > 0
+        for i in range(cells.count()):
+            w = WidgetDriver(page, cells.nth(i), nb.kernel, f"{label}_{i}", SHOTS, nb.errors)
+            w.show()
+            w.settle(None)
+            w.assert_healthy()
+            narrow = {name: round(px) for name, px in w.tracks().items() if px < MIN_TRACK_PX}
+            assert not narrow, f"{w.name}: slider tracks narrower than {MIN_TRACK_PX} px: {narrow}"
+            page.screenshot(path=str(SHOTS / f"{w.name}.png"))     # the window a student sees: side bar and all
+    finally:
+        page.set_viewport_size(VIEWPORT)
+        page.wait_for_timeout(500)
 
 
 @dataclass
@@ -406,8 +440,7 @@ def test_transform_explorer_in_jupyterlab(lab, notebooks):
         info = output.locator(".widget-html", has_text="variance ratio").first
         expect(info).to_contain_text("variance ratio 1.0000", timeout=30 * SECOND)    # rot90: orthogonal
         w.assert_healthy()
-        sigma = readout(output, "sigma")
-        sigma_before = sigma.inner_text()
+        sigma_before = w.readout("sigma")
         sources_before = image_sources(output)
         assert len(sources_before) >= 4 and all(s.startswith("data:image/png;base64,") for s in sources_before)
         w.screenshot("before")
@@ -422,13 +455,18 @@ def test_transform_explorer_in_jupyterlab(lab, notebooks):
         # 2. the sigma slider, dragged with the mouse: the noisy image changes, x0 does not
         sources_mid = image_sources(output)
         w.drag("sigma", 0.75, changed=0)
-        expect(title).to_contain_text(f"σ = {number(sigma.inner_text()):.3g}", timeout=30 * SECOND)
+        expect(title).to_contain_text(f"σ = {number(w.readout('sigma')):.3g}", timeout=30 * SECOND)
         sources_after = image_sources(output)
         assert sources_after[0] == sources_mid[0], "x0 must not change with sigma"
         assert sources_after[1] != sources_mid[1], "x0 + sigma n must change with sigma"
         assert sources_after[1:] != sources_before[1:]
-        assert number(sigma.inner_text()) > number(sigma_before)
+        assert number(w.readout("sigma")) > number(sigma_before)
         expect(info).to_contain_text("variance ratio 2.2500")      # brightness still: the ratio is sigma-free
+
+        # 2b. sigma typed into the box beside the slider, then Enter: the value taken exactly
+        w.type("sigma", "0.45", changed=0)
+        assert w.readout("sigma") == "0.45"
+        expect(title).to_contain_text("σ = 0.45", timeout=30 * SECOND)
 
         # 3. another held-out image: x0 changes
         w.drag("image (held-out)", 0.5, changed=0)
@@ -480,6 +518,12 @@ def test_cifar_transform_explorer(lab, notebooks):
         w.screenshot("after")
 
 
+def test_notebook_02_in_a_laptop_window(lab, notebooks):
+    nb = notebooks.open(NOTEBOOK.name)
+    with nb.failure_shot("02_laptop", lab):
+        check_laptop_window(nb, "02_laptop")
+
+
 # --- notebook 01: the sampler and the score fields ---------------------------------------------------------------
 def test_sampler_explorer(lab, notebooks):
     nb = notebooks.open("01_denoising_and_scores.ipynb")
@@ -498,6 +542,8 @@ def test_sampler_explorer(lab, notebooks):
         assert "ideal denoiser" in w.text()
         w.drag("churn", 0.5, changed=0)
         assert f"churn {number(w.readout('churn')):.3g}" in w.figure_text(0)
+        w.type("sigma_max", "50", changed=1)                          # the schedule starts at the typed value
+        assert w.readout("sigma_max") == "50"
         w.screenshot("after")
 
 
@@ -510,12 +556,22 @@ def test_score_field_explorer(lab, notebooks):
         w.screenshot("before")
         w.drag("sigma", 0.7, changed=0)
         assert f"sigma = {number(w.readout('sigma')):.3g}" in w.figure_text(0)
+        w.type("sigma", "0.45", changed=0)
+        assert w.readout("sigma") == "0.45" and "sigma = 0.45" in w.figure_text(0)
         w.select("transform T", "tanh", changed=0)
         assert "Jacobian term on its own" in w.figure_text(0), "tanh is not volume-preserving"
+        w.drag("tanh strength k", 0.0, changed=0)                  # k = 0: the identity, not NaN
+        assert w.readout("tanh strength k") == "0.00" and "nan" not in w.text().lower()
         w.drag("tanh strength k", 0.3, changed=0)
         w.check("show the Jacobian term", changed=0)
         w.check("log-density background", changed=0)
         w.screenshot("after")
+
+
+def test_notebook_01_in_a_laptop_window(lab, notebooks):
+    nb = notebooks.open("01_denoising_and_scores.ipynb")
+    with nb.failure_shot("01_laptop", lab):
+        check_laptop_window(nb, "01_laptop")
 
 
 # --- notebook 04: the overfitting explorer -----------------------------------------------------------------------
@@ -533,6 +589,9 @@ def test_overfitting_explorer(lab, notebooks):
         before, after = w.drag("n_train", 0.2, changed=0)
         assert int(after) < int(before)
         assert f"n={int(after)} (optimum" in w.figure_text(0)
+        w.type("n_train", "100", changed=0)                          # the nearest training-set size: 128
+        assert w.readout("n_train") == "128" and "n=128 (optimum" in w.figure_text(0)
+        w.type("n_train", after, changed=0)
         w.toggle("variant", "scoreaug", changed=0)
         assert "scoreaug" in w.figure_text(0)
         w.select("loss band", "sigma 0.002 to 0.05", changed=2)      # figures: samples, memorisation, loss
@@ -542,6 +601,12 @@ def test_overfitting_explorer(lab, notebooks):
         w.wait_for_figure_text(0, f"scoreaug, n={int(after)} (network, step")
         w.assert_healthy()
         w.screenshot("after")
+
+
+def test_notebook_04_in_a_laptop_window(lab, notebooks):
+    nb = notebooks.open("04_overfitting_with_little_data.ipynb")
+    with nb.failure_shot("04_laptop", lab):
+        check_laptop_window(nb, "04_laptop")
 
 
 # --- notebook 07: the leakage explorers --------------------------------------------------------------------------
@@ -576,3 +641,9 @@ def test_leakage_explorer_networks(lab, notebooks):
         w.select("models", "noisy space: noisy vs scoreaug", changed=0)       # trained by the notebook's cell
         assert "noisy vs scoreaug" in w.figure_text(0)
         w.screenshot("after")
+
+
+def test_notebook_07_in_a_laptop_window(lab, notebooks):
+    nb = notebooks.open("07_data_leakage.ipynb")
+    with nb.failure_shot("07_laptop", lab):
+        check_laptop_window(nb, "07_laptop")

@@ -62,6 +62,22 @@ def test_jacobian_term_of_tanh_matches_autograd():
     assert inside_image(q, q.params_from_controls({"curvature": 0.9}), grid).all()
 
 
+def test_tanh_at_strength_zero_is_the_identity():
+    """k = 0 is the limit tanh(k x) / k -> x: the push-forward score is the data score (closed form) everywhere on
+    the explorer's grid, including |y| = 1, where atanh(y) is infinite (it gave NaN arrows); small k tends to it."""
+    sigma, (_, grid), mixture = 0.2, square_grid(1.6, 17), ring_mixture()
+    t = get_transform("tanh", "points")
+    assert (grid.abs() == 1).any()
+    f = pushforward_field(mixture, t, t.params_from_controls({"strength": 0.0}), sigma, grid)
+    closed = mixture.score(grid, sigma)
+    assert f.valid.all() and (f.total - closed).abs().max() < 1e-12 and f.volume.abs().max() < 1e-12
+    assert (f.check - closed).abs().max() < 1e-9 and f.check_max_abs_diff < 1e-9
+    data, pushed = log_densities(mixture, t, t.params_from_controls({"strength": 0.0}), sigma, grid)
+    assert (pushed - data).abs().max() < 1e-12
+    near = pushforward_field(mixture, t, t.params_from_controls({"strength": 1e-4}), sigma, grid)
+    assert (near.total - closed).abs().max() < 1e-5
+
+
 def test_model_field_is_tweedie():
     mixture, (_, grid) = ring_mixture(), square_grid(1.6, 5)
     samples = mixture.sample(50, torch.Generator().manual_seed(0)).double()

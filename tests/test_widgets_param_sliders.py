@@ -1,8 +1,9 @@
-"""widgets.param_sliders: sliders hold exactly the values they are given, in the explorers too."""
+"""widgets.param_sliders: sliders hold exactly the values they are given, and the values typed in their boxes, in the
+explorers too."""
 import pytest
 
-from scoreaug_lab.widgets import ImageTransformExplorer, SamplerExplorer, ScoreFieldExplorer
-from scoreaug_lab.widgets.param_sliders import round_values, value_slider
+from scoreaug_lab.widgets import ImageTransformExplorer, OverfittingExplorer, SamplerExplorer, ScoreFieldExplorer
+from scoreaug_lab.widgets.param_sliders import round_values, typed_number, value_slider
 
 
 def test_sliders_hold_the_values_they_are_given():
@@ -17,3 +18,43 @@ def test_sliders_hold_the_values_they_are_given():
     assert ScoreFieldExplorer(grid_size=3, density_size=3, n_samples=5, sigma=0.2).controls["sigma"].value == 0.2
     with pytest.raises(ValueError):
         value_slider("sigma", float("nan"), 0.01, 10.0)
+
+
+def test_typed_number_is_the_number_or_the_nearest_choice():
+    assert typed_number("0.33", [0.1, 1.0], True, 0.01, 10.0) == 0.33               # held exactly, not rounded
+    assert typed_number(" \u22120.5 ", [-1.0, 1.0], True) == -0.5                      # ipywidgets' minus sign
+    assert typed_number("100", [8, 16, 64, 256], False) == 64                        # |100 - 64| < |100 - 256|
+    assert typed_number("40", [8, 16, 64], False) == 16                              # a tie: the smaller
+    for text, exact in (("abc", True), ("", True), ("nan", False), ("inf", True), ("20", True), ("0.001", True)):
+        with pytest.raises(ValueError):
+            typed_number(text, [0.1, 1.0], exact, 0.01, 10.0)
+
+
+def _typed(app, name, text):
+    refreshes = len(app.update_seconds)
+    app.controls[name].entry.value = text
+    return len(app.update_seconds) - refreshes
+
+
+@pytest.mark.parametrize("make, name, text, value, state", [
+    (lambda tmp: ImageTransformExplorer(digits_size=8, cifar_path=False, n_train=4), "sigma", "0.33", 0.33, "sigma"),
+    (lambda tmp: SamplerExplorer(n_samples=8, n_trajectories=1, steps=2, n_reference=50), "sigma_max", "55", 55.0,
+     "sigma_max"),
+    (lambda tmp: SamplerExplorer(n_samples=8, n_trajectories=1, steps=2, n_reference=50), "sigma_min", "0.0035",
+     0.0035, "sigma_min"),
+    (lambda tmp: ScoreFieldExplorer(grid_size=3, density_size=3, n_samples=5), "sigma", "0.45", 0.45, "sigma"),
+    (lambda tmp: OverfittingExplorer(denoiser="optimum", n_samples=16, store_dir=tmp, background=False), "n_train",
+     "30", 32, "n_train")])
+def test_a_typed_value_sets_the_slider(tmp_path, make, name, text, value, state):
+    """The box beside a selection slider (its own readout ignores typing): the typed value is the control's and the
+    view's value after one refresh; a text that is no value is refused in the status line and the value kept."""
+    app = make(tmp_path)
+    control = app.controls[name]
+    assert not control.readout and control.entry.value == control.label
+    assert _typed(app, name, text) == 1
+    assert control.value == value and app.state[state] == value and app.last_error is None
+    assert control.entry.value == control.label == f"{value:g}"
+    assert _typed(app, name, "two") == 0
+    assert control.value == value and control.entry.value == f"{value:g}" and "refused" in app.status.value
+    control.value = control.options[0][1]                                            # the slider moves the box
+    assert control.entry.value == control.options[0][0]

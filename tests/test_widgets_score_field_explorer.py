@@ -37,7 +37,7 @@ def test_score_field_model_on_demand_updates_in_place(field):
     assert field.state["model_score"] is None and len(tr["model"].x) == 0
     model = field.train_model(steps=30)                               # the recipe, through the run store
     s = field.state
-    assert model is field.model and s["model_source"] == "trained" and len(tr["model"].x) > 0
+    assert model is field.model and s["model_source"] == "the lesson's run" and len(tr["model"].x) > 0
     # oracle: Tweedie written out, (D(y; sigma) - y) / sigma^2, on the grid and at the noisy samples
     sigma = s["sigma"]
 
@@ -57,8 +57,28 @@ def test_score_field_model_on_demand_updates_in_place(field):
     assert not tr["jacobian"].visible and not tr["check"].visible and not tr["log_p"].visible
     field.buttons["train"].click()                                    # in the background: the widget stays usable
     set_values(field, sigma=0.5)
-    assert field.trainer.wait(120) and field.last_error is None and field.model_source == "trained"
+    assert field.trainer.wait(120) and field.last_error is None and field.model_source == "the lesson's run"
     assert "model:" in field.train_status.value
+
+
+def test_the_button_loads_the_lessons_prepared_run(tmp_path, monkeypatch):
+    """Notebook 01's button gives the lesson's model (lessons "01", at the lesson's steps: 1,500 when teaching,
+    not a 400-step model of its own): from a prepared store it loads it, with training forbidden, and shows the
+    same run the notebook loaded."""
+    from scoreaug_lab.course import lessons
+    from scoreaug_lab.runs.store import config_key
+
+    lesson = lessons.get("01", size="test")
+    monkeypatch.setenv("SCOREAUG_SIZE", "test")
+    store = get_store(tmp_path / "runs")
+    prepared = store.get(lesson.model_config())                          # what `scoreaug-lab prepare 01` does
+    monkeypatch.setenv("SCOREAUG_FORBID_TRAINING", "1")
+    app = ScoreFieldExplorer(grid_size=5, density_size=8, n_samples=20, model=prepared.model, store=store)
+    assert config_key(app.model_config()) == config_key(lesson.model_config()) == prepared.key
+    app.buttons["train"].click()
+    assert app.trainer is None and app.last_error is None, "a prepared run is loaded, not trained"
+    assert app.model is prepared.model and app.model_source == "the lesson's run"
+    assert f"{lesson.model_steps} steps" in app.train_status.value
 
 
 @pytest.mark.slow

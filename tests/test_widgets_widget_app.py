@@ -21,3 +21,23 @@ def test_invalid_values_are_refused_and_the_widget_stays_usable(explorer, points
     assert "strength: nan is not a finite number" in points.last_error and points.controls["strength"].value == 1.0
     set_values(points, strength=1.5)
     assert points.state["title"].startswith("tanh: k = 1.5")
+
+
+def _boxes(widget):
+    """Every box below `widget` (depth first)."""
+    import ipywidgets as W
+    if isinstance(widget, W.Box):
+        yield widget
+        for child in widget.children:
+            yield from _boxes(child)
+
+
+def test_rows_wrap_and_sliders_keep_their_width(explorer, points):
+    """A narrow output area (a laptop with the side bar open) wraps a row of controls onto the next line rather
+    than squeezing its sliders (their tracks collapsed to a bare handle); the browser test measures it."""
+    import ipywidgets as W
+    for app in (explorer, points):
+        rows = [b for b in _boxes(app.widget) if isinstance(b, W.HBox) and len(b.children) > 2]
+        assert rows and all(b.layout.flex_flow == "row wrap" for b in rows)
+        sliders = [c for c in app.controls.values() if isinstance(c, (W.IntSlider, W.FloatSlider, W.SelectionSlider))]
+        assert sliders and all(c.layout.flex == "0 0 auto" for c in sliders)

@@ -83,8 +83,8 @@ class DenoisingAndScores(Lesson):
     def model_steps(self) -> int:
         return self.by_size(1500, 100)
 
-    def model_config(self, steps: int | None = None) -> TrainConfig:
-        return mixture_config(steps=self.model_steps if steps is None else int(steps), seed=0)
+    def model_config(self, steps: int | None = None, seed: int = 0) -> TrainConfig:
+        return mixture_config(steps=self.model_steps if steps is None else int(steps), seed=int(seed))
 
     def configs(self):
         return [self.model_config()]

@@ -103,7 +103,10 @@ class TanhSquash(Transform):
     def _inverse(self, y, params):
         active = params > 1e-12
         k = torch.where(active, params, torch.ones_like(params))
-        return torch.where(active, torch.atanh(k * y) / k, y)
+        # k = 0 (the identity): atanh sees 0, not y, so neither it nor its gradient is infinite at |y| = 1 (a
+        # NaN there survives torch.where's gradient: 0 * inf)
+        ky = torch.where(active, k * y, torch.zeros_like(y))
+        return torch.where(active, torch.atanh(ky) / k, y)
 
     def encode(self, params):
         return params.clone()

@@ -17,6 +17,10 @@ figure would come up empty and never update. The stand-in keeps the figure's cha
 (plotly's `_py2js_*` deltas) and hands them to plotly's own model, in order, when plotly's code is there; views
 render from then on.
 
+A figure without a width of its own is as wide as the output area, and follows it when the window or JupyterLab's
+side bar changes it (plotly's widget alone keeps the width it had when first drawn): config.responsive, and a
+ResizeObserver on the figure's element (as wide as its container) that calls plotly's resize.
+
     fig = FigureWidget(make_subplots(rows=1, cols=2))      # a plotly.graph_objects.FigureWidget
 """
 from __future__ import annotations
@@ -67,7 +71,20 @@ if (!g[FACTORY]) {
       },
       async render(view) {
         await attached;
-        return plotlyWidget.render(view);
+        const cleanup = plotlyWidget.render(view);
+        // plotly's widget resizes a figure only on the window's resize event, and only as a Lumino widget (never
+        // here): follow the output area instead (a narrower window, a side bar opened or closed), through the
+        // handler plotly installs for config.responsive (figures with a width of their own keep it)
+        let width = 0;
+        const follow = new ResizeObserver(() => {
+          const now = view.el.clientWidth;
+          if (now > 0 && Math.abs(now - width) > 1) {
+            width = now;
+            if (view.el._responsiveChartHandler) view.el._responsiveChartHandler();
+          }
+        });
+        follow.observe(view.el);
+        return () => { follow.disconnect(); if (typeof cleanup === "function") cleanup(); };
       },
     };
   };
@@ -129,6 +146,7 @@ def FigureWidget(*args, **kwargs) -> go.FigureWidget:  # noqa: N802 - a drop-in 
         carrier_open = _carrier is not None and getattr(_carrier, "comm", None) is not None
         cls = StubFigureWidget if carrier_open else CarrierFigureWidget
         fig = cls(*args, **kwargs)
+        fig._config = {**fig._config, "responsive": True}     # as wide as the output area (see render above)
         if not carrier_open:
             _carrier = fig
         return fig

@@ -31,6 +31,7 @@ from .carrier_figure_widget import FigureWidget
 from .param_sliders import STYLE
 from .pictures import BLANK, set_image
 from .transform_explorer_base import TransformExplorerBase
+from .widget_app import row
 
 VIEWS = {"x0": "x0", "noisy": "x0 + σn", "noisy_space": "T(x0 + σn)<br>noisy space (ScoreAug)",
          "clean_space": "T(x0) + σn<br>clean space"}
@@ -73,7 +74,7 @@ class ImageTransformExplorer(TransformExplorerBase):
     def _rows(self):
         self.add_control("index", W.IntSlider(value=0, min=0, max=N_HELDOUT - 1, description="image (held-out)",
                                               style=STYLE))
-        return [W.HBox([self.controls[n] for n in ("data", "index", "noise_seed")])]
+        return [row(*(self.controls[n] for n in ("data", "index", "noise_seed")))]
 
     def _x0(self, split):
         return split.heldout[self.value("index") % split.heldout.shape[0]].unsqueeze(0)     # (1, C, H, W)

@@ -15,6 +15,7 @@ from ..lab.leakage import (
 from ..presets import by_size, notebook_size
 from ..presets import TOY_STEPS
 from .leakage_view import LeakageView, amount_control, start_noise_control
+from .widget_app import row
 
 LEAK_DENOISERS = {"network": "trained networks", "optimum": "optima (closed form)"}
 
@@ -59,9 +60,9 @@ class LeakageExplorer(LeakageView):
         den = self.add_control("denoiser", W.ToggleButtons(options=[(v, k) for k, v in LEAK_DENOISERS.items()],
                                                            value=denoiser, description="denoiser",
                                                            style={"button_width": "auto"}))
-        self._finish(W.HBox([pair_ctl, family]), W.HBox([amount_ctl, start]), self.start_note, den,
-                     W.HBox([self.progress, self.note]), self.figures["samples"],
-                     W.HBox([self.figures["distances"], self.view.summary]))
+        self._finish(row(pair_ctl, family), row(amount_ctl, start), self.start_note, den,
+                     row(self.progress, self.note), self.figures["samples"],
+                     row(self.figures["distances"], self.view.summary))
 
     def configs(self, pair: str | None = None, family: str | None = None) -> list:
         """[without omega, with omega] recipes (leakage.leak_configs) of a setting: the current one by default."""

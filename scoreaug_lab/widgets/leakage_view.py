@@ -63,7 +63,7 @@ class LeakageFigures:
             for name, trace in panel_traces(s, col).items():
                 fig.add_trace(trace, row=1, col=col)
                 self.traces[f"{s}/{name}"] = fig.data[-1]
-        fig.update_layout(width=940, height=430, margin=dict(l=30, r=10, t=90, b=30),    # room for two-line titles
+        fig.update_layout(height=450, margin=dict(l=30, r=10, t=110, b=30),   # as wide as the output area; 3-line titles
                           legend=dict(orientation="h", y=-0.08))
         for col in (1, 2, 3):
             fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
@@ -137,9 +137,9 @@ class LeakageView(RunBackedApp):
     def show(self, result: LeakResult, amount: float, **state) -> None:
         setting = result.setting
         uncond, cond = setting.variants
-        amount_text = f"{setting.name} at amount {amount:+.1f} of its range"
-        titles = {"unconditioned": f"{uncond} (without omega)", "conditioned_0": f"{cond}, omega = 0",
-                  "conditioned_T": f"{cond}, omega = omega_T<br>{amount_text}"}     # two lines: a third of 940 px
+        # short lines: a panel is a third of the output area, under 200 px in a laptop's window
+        titles = {"unconditioned": f"{uncond}<br>without omega", "conditioned_0": f"{cond}<br>omega = 0",
+                  "conditioned_T": f"{cond}<br>omega = omega_T<br>{setting.name}, amount {amount:+.1f}"}
         self.view.show(result, titles, f"{uncond} vs {cond}, transform family {setting.name}")
         self.state.update(
             **state, transform=setting.name, amount=amount, params=setting.params.flatten().tolist(),

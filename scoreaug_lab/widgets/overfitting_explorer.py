@@ -23,6 +23,8 @@ from ..presets import TOY_STEPS, toy_config
 from ..train.config import TrainConfig
 from ..transforms import build_sampler
 from .overfitting_view import OverfittingView, band_control
+from .param_sliders import choice_slider
+from .widget_app import row
 
 TRAIN_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 TRANSFORM_CHOICES = ("rot90,flip", "rotate", "scale:max_log=0.405", "translate:max_shift=0.5")
@@ -76,15 +78,14 @@ class OverfittingExplorer(OverfittingView):
         self.n_samples = int(n_samples if n_samples is not None else by_size(teach=500, test=128))
         self.overrides = {**({"model_kwargs": dict(model_kwargs)} if model_kwargs is not None else {}),
                           **(train_kwargs or {})}
-        n = self.add_control("n_train", W.SelectionSlider(options=sizes, value=n_train, description="n_train",
-                                                          continuous_update=False))
+        n = self.add_control("n_train", choice_slider("n_train", sizes, n_train, continuous_update=False))
         v = self.add_control("variant", W.ToggleButtons(options=list(variants), value=variant, description="variant"))
         t = self.add_control("transforms", W.Dropdown(options=transforms, value=transforms[0],
                                                       description="transforms"))
         d = self.add_control("denoiser", W.ToggleButtons(options=[(CURVE_DENOISERS[k], k) for k in choices], value=denoiser,
                                                          description="denoiser", style={"button_width": "auto"}))
         b = self.add_control("band", band_control())
-        self._finish(W.HBox([n, t]), v, W.HBox([d, b]), W.HBox([self.progress, self.note]), self.view.box)
+        self._finish(row(n.box, t), v, row(d, b), row(self.progress, self.note), self.view.box)
 
     def config(self, n_train: int | None = None, variant: str | None = None,
                transforms: str | None = None) -> TrainConfig:

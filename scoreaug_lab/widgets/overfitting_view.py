@@ -15,6 +15,7 @@ from ..diffusion import sigma_bands
 from ..lab.memorisation_curve import LossLines, MemorisationCurve, memorisation_point
 from .carrier_figure_widget import FigureWidget
 from .run_backed_app import RunBackedApp, axis_range
+from .widget_app import row
 
 SQUARE = dict(width=380, height=380)
 
@@ -59,7 +60,7 @@ class OverfittingFigures:
         self.figures = {"samples": samples, "memorisation": curve, "loss": loss}
         self.traces = {f"{fig}/{trace.name}": trace for fig, figure in self.figures.items() for trace in figure.data}
         # wraps onto a second line where the notebook is narrower than the three figures (none is clipped)
-        self.box = W.HBox([samples, curve, loss], layout=W.Layout(flex_flow="row wrap"))
+        self.box = row(samples, curve, loss)
 
     def show_training_set(self, train: np.ndarray, title: str) -> None:
         """Training points (N, 2) without samples (while the run trains)."""

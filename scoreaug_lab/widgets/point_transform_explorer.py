@@ -12,13 +12,13 @@ D(T y; sigma, omega_T) beside T D(y; sigma, 0) for the chosen denoiser.
 """
 from __future__ import annotations
 
-import ipywidgets as W
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..data import TOY_SETS
 from .carrier_figure_widget import FigureWidget
 from .transform_explorer_base import TransformExplorerBase
+from .widget_app import row
 
 VIEWS = {"x0": "x0", "noisy": "x0 + σn", "noisy_space": "T(x0 + σn)<br>noisy space",
          "clean_space": "T(x0) + σn<br>clean space"}
@@ -59,7 +59,7 @@ class PointTransformExplorer(TransformExplorerBase):
                          n_noise_draws, seed)
 
     def _rows(self):
-        return [W.HBox([self.controls["data"], self.controls["noise_seed"]])]
+        return [row(self.controls["data"], self.controls["noise_seed"])]
 
     def _x0(self, split):
         return split.heldout[:self.n_heldout]                                             # (N, 2)
@@ -75,7 +75,7 @@ class PointTransformExplorer(TransformExplorerBase):
         views.update_layout(height=360, margin=dict(l=30, r=10, t=110, b=30), title=dict(y=0.94, yanchor="top"),
                             showlegend=False)
         noise = FigureWidget(make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], subplot_titles=[
-            "effective noise / σ, both coordinates", "effective noise / σ (red) and n (grey)"]))
+            "effective noise / σ, both coordinates", "effective noise / σ (red)<br>and n (grey)"]))
         self._add_histograms(noise)
         self._add(noise, "noise_reference", _points("n", "#bbbbbb", 3), 1, 2)
         self._add(noise, "noise_effective", _points("effective / σ", "#d62728", 3, opacity=0.5), 1, 2)

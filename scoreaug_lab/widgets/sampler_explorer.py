@@ -24,7 +24,7 @@ from ..oracles import IdealDenoiser, MixtureDenoiser
 from ..sampling import METHODS
 from .carrier_figure_widget import FigureWidget
 from .param_sliders import STYLE, value_slider
-from .widget_app import WidgetApp
+from .widget_app import WidgetApp, row
 
 TRUE = "true denoiser (mixture)"
 IDEAL = "ideal denoiser (training set)"
@@ -89,10 +89,10 @@ class SamplerExplorer(WidgetApp):
         self.figures["schedule"] = self._schedule_figure()
         ctl = self.controls
         self._finish(
-            W.HBox([ctl["denoiser"], ctl["method"], ctl["steps"]]),
-            W.HBox([ctl["churn"], ctl["rho"], ctl["sigma_min"], ctl["sigma_max"]]),
-            W.HBox([ctl["n_samples"], ctl["seed"], ctl["n_trajectories"]]),
-            self.info, W.HBox([self.figures["samples"], self.figures["schedule"]]))
+            row(ctl["denoiser"], ctl["method"], ctl["steps"]),
+            row(ctl["churn"], ctl["rho"], ctl["sigma_min"].box, ctl["sigma_max"].box),
+            row(ctl["n_samples"], ctl["seed"], ctl["n_trajectories"]),
+            self.info, row(self.figures["samples"], self.figures["schedule"]))
 
     # --- figures ---------------------------------------------------------------------------------------
     def _samples_figure(self):

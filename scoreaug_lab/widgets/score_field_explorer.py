@@ -12,8 +12,9 @@ panels at the chosen noise level sigma, every number from `scoreaug_lab.lab.scor
   3. the Jacobian term on its own (zero for linear maps and volume-preserving ones such as the quadratic
      shear; not for tanh)
   4. a model's score (D(y; sigma) - y) / sigma^2 (Tweedie) beside the data score. The model is given, or the button
-     "train a small model" gets the lesson's recipe from the run store (presets.mixture_config: trained once by
-     the project's training loop, in a background thread, then loaded), also `train_model()`.
+     gets the model of notebook 01 from the run store (`course.lessons` "01": presets.mixture_config at the
+     lesson's steps, as `scoreaug-lab prepare 01` trains it): loaded when the store holds it (a prepared class),
+     else trained once by the project's training loop in a background thread; also `train_model()`.
 """
 from __future__ import annotations
 
@@ -25,14 +26,14 @@ from plotly.subplots import make_subplots
 
 from ..data import ring_mixture
 from ..lab.score_fields import log_densities, model_field, pushforward_field, square_grid
-from ..presets import mixture_config
+from ..course import lessons
 from ..runs.background import BackgroundTrainer
 from ..runs.store import get_store
 from ..transforms import registry
 from .arrows import arrow_segments
 from .carrier_figure_widget import FigureWidget
 from .param_sliders import STYLE, ParamSliders, value_slider
-from .widget_app import WidgetApp
+from .widget_app import WidgetApp, row
 
 COLOURS = {"data_score": "#1f77b4", "pushforward": "#d62728", "check": "#2ca02c", "jacobian": "#9467bd",
            "model": "#ff7f0e", "reference": "#aaaaaa"}
@@ -46,15 +47,16 @@ class ScoreFieldExplorer(WidgetApp):
 
     mixture: a data.GaussianMixture in R^2 (default ring_mixture(), the data of the training recipe); model:
     optional denoiser of points (B, 2) (called with omega=None); grid_size arrows per side over [-extent, extent]^2;
-    density_size pixels per side of the log-density maps; train_steps for the recipe's model; store: the RunStore
-    that trains or loads it (default runs.store.get_store()).
+    density_size pixels per side of the log-density maps; train_steps: the steps of the button's model (default:
+    the lesson's, 1,500 at teaching size); store: the RunStore that loads or trains it (default
+    runs.store.get_store()).
     """
 
     title = "Score fields: data, push-forward through T, and a model"
 
     def __init__(self, mixture=None, model=None, transform: str = "rotate", sigma: float = 0.2,
                  grid_size: int = 17, extent: float = 1.6, density_size: int = 48, n_samples: int = 300,
-                 train_steps: int = 400, seed: int = 0, store=None):
+                 train_steps: int | None = None, seed: int = 0, store=None):
         super().__init__()
         self.mixture = mixture if mixture is not None else ring_mixture()
         if self.mixture.dim != 2:
@@ -63,7 +65,7 @@ class ScoreFieldExplorer(WidgetApp):
         if transform not in names:
             raise ValueError(f"unknown point transform {transform!r}; choose from {', '.join(names)}")
         self.model, self.model_source = model, ("given" if model is not None else None)
-        self.train_steps, self.seed, self.extent, self.store = int(train_steps), int(seed), float(extent), store
+        self.train_steps, self.seed, self.extent, self.store = train_steps, int(seed), float(extent), store
         axis, self.grid = square_grid(extent, grid_size)                             # (G, 2)
         self.step = float(axis[1] - axis[0])
         dens_axis, self.dens_grid = square_grid(extent, density_size)                # (D * D, 2)
@@ -84,23 +86,33 @@ class ScoreFieldExplorer(WidgetApp):
         c("show_check", W.Checkbox(value=True, description="overlay the independent check", indent=False))
         c("show_jacobian", W.Checkbox(value=True, description="show the Jacobian term", indent=False))
         c("show_density", W.Checkbox(value=True, description="log-density background", indent=False))
-        self.buttons = {"train": W.Button(description="train a small model", icon="play",
-                                          layout=W.Layout(width="auto"))}
+        self.buttons = {"train": W.Button(description="the lesson's model", icon="play", layout=W.Layout(
+                                          width="auto"), tooltip="load notebook 01's model from the run store (or "
+                                                                 "train it there once)")}
         self.buttons["train"].on_click(lambda _: self.train_model(background=True))
         self.train_status, self.info = W.HTML(), W.HTML()
         self.figures["fields"] = self._figure()
         ctl = self.controls
         self._finish(
-            W.HBox([ctl["sigma"], ctl["transform"], self.buttons["train"], self.train_status]), self.sliders.box,
-            W.HBox([ctl["show_check"], ctl["show_jacobian"], ctl["show_density"]]), self.info, self.figures["fields"])
+            row(ctl["sigma"].box, ctl["transform"], self.buttons["train"], self.train_status), self.sliders.box,
+            row(ctl["show_check"], ctl["show_jacobian"], ctl["show_density"]), self.info, self.figures["fields"])
 
     # --- model ------------------------------------------------------------------------------------------
+    def model_config(self, steps: int | None = None):
+        """The TrainConfig of the button's model: notebook 01's (lessons.get("01").model_config), at `steps`, else
+        at train_steps, else at the lesson's steps."""
+        steps = steps if steps is not None else self.train_steps
+        return lessons.get("01").model_config(steps, seed=self.seed)
+
     def train_model(self, steps: int | None = None, background: bool = False):
-        """Get the recipe's model (presets.mixture_config) from the run store: trained once, then loaded. In the
-        background (the button) the widget stays usable; else it returns the model."""
-        config = mixture_config(steps=int(steps or self.train_steps), seed=self.seed)
+        """Get the lesson's model (model_config) from the run store: loaded when the store holds it, else trained
+        once. In the background (the button) the widget stays usable while it trains; else it returns the model."""
+        config = self.model_config(steps)
         store = self.store if self.store is not None else get_store()
-        self.train_status.value = f"training a small model ({config.steps} steps) ..."
+        if store.finished(config):                      # a prepared store: load it, nothing to wait for
+            self._trained([store.get(config)], None)
+            return self.model
+        self.train_status.value = f"training the lesson's model ({config.steps} steps) ..."
         if background:
             self.trainer = self.trainer or BackgroundTrainer(store)
             self.trainer.submit([config], on_progress=self._progress, on_done=self._trained)
@@ -109,13 +121,13 @@ class ScoreFieldExplorer(WidgetApp):
         return self.model
 
     def _progress(self, done: int, total: int, label: str) -> None:
-        self.train_status.value = f"training a small model: step {done} / {total} ..."
+        self.train_status.value = f"training the lesson's model: step {done} / {total} ..."
 
     def _trained(self, runs, error) -> None:
         if error is not None:
             self.train_status.value = f"<span style='color:#b00'>training failed: {error}</span>"
             return
-        self.model, self.model_source = runs[0].model, "trained"
+        self.model, self.model_source = runs[0].model, "the lesson's run"
         self.train_status.value = f"model: {runs[0].key}, {runs[0].step} steps"
         self.refresh()
 
@@ -123,7 +135,7 @@ class ScoreFieldExplorer(WidgetApp):
     def _figure(self):
         titles = ["data score", "push-forward", "Jacobian term", "model"]             # set in _draw
         fig = FigureWidget(make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.06,
-                                            vertical_spacing=0.12))
+                                            vertical_spacing=0.14))
 
         def add(name, trace, row, col):
             fig.add_trace(trace, row=row, col=col)
@@ -136,15 +148,15 @@ class ScoreFieldExplorer(WidgetApp):
         for name, label, col in (("samples_y", "noisy samples y", 1), ("samples_ty", "T(y)", 2)):
             add(name, go.Scatter(x=[], y=[], mode="markers", name=label, showlegend=False,
                                  marker=dict(size=3, color="#555555", opacity=0.4)), 1, col)
-        for name, (label, row, col, width) in ARROWS.items():
+        for name, (label, r, col, width) in ARROWS.items():
             add(name, go.Scatter(x=[], y=[], mode="lines", name=label, hoverinfo="skip",
-                                 line=dict(color=COLOURS[name], width=width)), row, col)
+                                 line=dict(color=COLOURS[name], width=width)), r, col)
         lim = [-self.extent * 1.05, self.extent * 1.05]
         for i in range(1, 5):
             sx = "" if i == 1 else str(i)
             fig.layout[f"xaxis{sx}"].update(range=lim, autorange=False, constrain="domain")
             fig.layout[f"yaxis{sx}"].update(range=lim, autorange=False, scaleanchor=f"x{sx}")
-        fig.update_layout(width=940, height=820, margin=dict(l=10, r=10, t=60, b=40),
+        fig.update_layout(height=820, margin=dict(l=10, r=10, t=60, b=40),         # as wide as the output area
                           legend=dict(orientation="h", y=-0.04))
         fig.update_annotations(font_size=13)            # the subplot titles: two lines at most, see _draw
         return fig
@@ -208,16 +220,16 @@ class ScoreFieldExplorer(WidgetApp):
             tr["reference"].x, tr["reference"].y = arrow_segments(pts, s["data_score"], length, reference)
             tr["model"].x, tr["model"].y = (empty if model is None else
                                             arrow_segments(pts, s["model_score"], length, reference))
+            # two short lines each: a panel is about 260 px wide in a laptop's window
             titles = [
-                f"data: grad log p_sigma, sigma = {s['sigma']:.3g}",
-                f"push-forward through {s['describe']} (red)<br>vs check (green): max diff "
+                f"data: grad log p_sigma<br>sigma = {s['sigma']:.3g}",
+                f"push-forward through {s['describe']}<br>red: formula, green: check, diff "
                 f"{s['check_max_abs_diff']:.1e}",
-                (f"Jacobian term on its own: max |.| = {s['jacobian_max']:.3g}" if s["jacobian_max"] > 1e-10
-                 else "Jacobian term: zero (log|det J_g| is constant:<br>linear or affine, or volume-"
-                      "preserving, e.g. the quadratic shear)"),
-                ("model: none yet (press 'train a small model')" if model is None else
-                 f"model ({s['model_source']}, grey: data score):<br>relative RMS error "
-                 f"{s['model_relative_error']:.3f} at y ~ p_sigma"),
+                (f"Jacobian term on its own<br>max |.| = {s['jacobian_max']:.3g}" if s["jacobian_max"] > 1e-10
+                 else "Jacobian term: zero<br>(T affine or volume-preserving)"),
+                ("model: none yet<br>(press 'the lesson's model')" if model is None else
+                 f"model ({s['model_source']})<br>relative RMS error {s['model_relative_error']:.3f}, "
+                 f"grey: data"),
             ]
             for ann, text in zip(fig.layout.annotations, titles):
                 ann.text = text

@@ -13,7 +13,7 @@ from ..denoiser import as_denoiser
 from ..lab.noise_report import HIST_BINS, noise_draws, noise_report, transform_for
 from ..transforms import registry
 from .param_sliders import STYLE, ParamSliders, value_slider
-from .widget_app import WidgetApp
+from .widget_app import WidgetApp, row
 
 TRANSFORM_DENOISERS = {"noisy": "noisy-space optimum (ScoreAug)", "clean": "clean-space optimum", "model": "model"}
 SIGMA_RANGE = (0.01, 10.0)
@@ -67,8 +67,7 @@ class TransformExplorerBase(WidgetApp):
         self._figures()
         self._note = self._unavailable_note(self.figures["equivariance"])
         self._shown = None                         # (available, note) the equivariance figure shows
-        self._finish(*self._rows(), W.HBox([self.controls["sigma"], self.controls["transform"],
-                                            self.controls["denoiser"]]),
+        self._finish(*self._rows(), row(self.controls["sigma"].box, self.controls["transform"], self.controls["denoiser"]),
                      self.sliders.box, self.info, *self.figures.values())
 
     # --- data and the library call ----------------------------------------------------------------------

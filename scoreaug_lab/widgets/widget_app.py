@@ -22,6 +22,29 @@ import traceback
 import ipywidgets as W
 
 
+SLIDERS = (W.IntSlider, W.FloatSlider, W.FloatLogSlider, W.SelectionSlider)
+
+
+def row(*children, **layout) -> W.HBox:
+    """Controls (or figures) side by side that wrap onto the next line where the output area is too narrow for
+    them (a laptop window with JupyterLab's side bar open), instead of squeezing sliders to a bare handle."""
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="center", **layout))
+
+
+LABEL_CHAR_PX = 7           # a control's label: about 7 px per character (JupyterLab's 13 px font)
+SLIDER_ROOM_PX = 220        # a slider's track and its readout, beside the label
+
+
+def keep_width(control) -> None:
+    """A slider is wide enough for its label and a track (measured in Chromium: 120 px or more for every label of
+    the explorers), and a row never shrinks it (ipywidgets gives every slider 300 px whatever its label, which left
+    "image (held-out)" a 95-px track, and a row squeezed tracks to a bare handle)."""
+    if isinstance(control, SLIDERS):
+        label = LABEL_CHAR_PX * len(control.description or "")
+        control.layout.width = f"{max(300, label + SLIDER_ROOM_PX)}px"
+        control.layout.flex = "0 0 auto"
+
+
 def invalid_value(control, value) -> str | None:
     """Why `value` cannot be shown (None, a non-finite number, not one of the control's choices), else None."""
     if value is None:
@@ -54,10 +77,35 @@ class WidgetApp:
 
     # --- building -------------------------------------------------------------------------------
     def add_control(self, name: str, control: W.ValueWidget) -> W.ValueWidget:
-        """Register a control; any change of its value triggers `refresh`."""
+        """Register a control; any change of its value triggers `refresh`. A control with a text box to type its
+        value in (param_sliders.TypedSelectionSlider: `entry`, `typed`) takes typed values too (`type_value`)."""
         self.controls[name] = control
+        keep_width(control)
         control.observe(self._on_change, names="value")
+        if hasattr(control, "entry"):
+            control.entry.observe(lambda change: self.type_value(name, change["new"]), names="value")
         return control
+
+    def type_value(self, name: str, text: str) -> None:
+        """What a student types into the box of control `name`: its value (one refresh), or a refusal in the
+        status line (the box shows the kept value again)."""
+        control = self.controls[name]
+        if text == control.label:
+            return                                  # the box was set to the slider's own label
+        try:
+            value = control.typed(text)
+        except ValueError as err:
+            control.entry.value = control.label
+            self.last_error = f"ValueError: {name}: {err}; kept {control.value!r}"
+            self.errors.append(self.last_error)
+            self.status.value = f"<span style='color:#b00'>refused: {self.last_error}</span>"
+            return
+        if value == control.value:
+            control.entry.value = control.label      # e.g. "0.30" typed for 0.3: show the label
+            return
+        with self.hold():
+            control.with_value(value)
+            control.value = value
 
     def _finish(self, *children) -> None:
         """Assemble the layout, compute the first view, and start reacting to changes."""

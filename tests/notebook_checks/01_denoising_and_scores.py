@@ -22,4 +22,10 @@ state = sampler_app.state
 expected = sample(sampler_app.denoisers[state["denoiser"]], (2,), range(state["seeds"][0], state["seeds"][1] + 1),
                   num_steps=state["num_steps"], method=state["method"])
 assert torch.allclose(torch.from_numpy(state["samples"]), expected, atol=1e-5)
+# every figure the notebook drew (still open: the test runs it with MPLBACKEND=Agg) shows no text below 10 px in the
+# output area of a 1400-pixel JupyterLab window (plotting.text_px)
+import matplotlib.pyplot as _plt  # noqa: E402
+from scoreaug_lab.plotting import small_texts as _small_texts  # noqa: E402
+_small = {n: _small_texts(_plt.figure(n)) for n in _plt.get_fignums()}
+assert _plt.get_fignums() and not any(_small.values()), {n: t[:5] for n, t in _small.items() if t}
 print("notebook checks passed")

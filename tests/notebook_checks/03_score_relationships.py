@@ -11,4 +11,10 @@ assert (noisy_space - clean_space).abs().max() > 0.1
 assert all(row["proved"] for row in S.edm_identities())
 assert max(S.edm_numeric_check().values()) < 1e-12
 assert mine is not None and S.autograd_agreement(mine, n=N_CHECK) < 1e-8
+# every figure the notebook drew (still open: the test runs it with MPLBACKEND=Agg) shows no text below 10 px in the
+# output area of a 1400-pixel JupyterLab window (plotting.text_px)
+import matplotlib.pyplot as _plt  # noqa: E402
+from scoreaug_lab.plotting import small_texts as _small_texts  # noqa: E402
+_small = {n: _small_texts(_plt.figure(n)) for n in _plt.get_fignums()}
+assert _plt.get_fignums() and not any(_small.values()), {n: t[:5] for n, t in _small.items() if t}
 print("notebook checks passed")

@@ -10,4 +10,10 @@ few, many = (mean_std(by_n(toy_rows, "memorised", n))[0] for n in (TOY_SIZES[0],
 assert few > many + 0.03, (few, many)
 for key, run in digit_runs.items():
     assert run.step == run.config.steps, key
+# every figure the notebook drew (still open: the test runs it with MPLBACKEND=Agg) shows no text below 10 px in the
+# output area of a 1400-pixel JupyterLab window (plotting.text_px)
+import matplotlib.pyplot as _plt  # noqa: E402
+from scoreaug_lab.plotting import small_texts as _small_texts  # noqa: E402
+_small = {n: _small_texts(_plt.figure(n)) for n in _plt.get_fignums()}
+assert _plt.get_fignums() and not any(_small.values()), {n: t[:5] for n, t in _small.items() if t}
 print("notebook checks passed")

@@ -16,4 +16,10 @@ for (family, variant, seed), run in toy_runs.items():
     assert run.config.transforms == (FAMILIES[family] if variant != "noaug" else run.config.transforms)
 for variant, seed in digit_runs:
     assert digit_runs[variant, seed].config.variant == variant
+# every figure the notebook drew (still open: the test runs it with MPLBACKEND=Agg) shows no text below 10 px in the
+# output area of a 1400-pixel JupyterLab window (plotting.text_px)
+import matplotlib.pyplot as _plt  # noqa: E402
+from scoreaug_lab.plotting import small_texts as _small_texts  # noqa: E402
+_small = {n: _small_texts(_plt.figure(n)) for n in _plt.get_fignums()}
+assert _plt.get_fignums() and not any(_small.values()), {n: t[:5] for n, t in _small.items() if t}
 print("notebook checks passed")
