@@ -41,5 +41,7 @@ def test_sentences_say_what_the_interval_says():
     assert not exact.separated and exact.low == exact.high == 0.0
     lines = against_baseline({"noaug": [0.8, 0.82, 0.84], "clean": [0.2, 0.21, 0.19], "noisy": [0.8, 0.7, 0.9]},
                              "noaug", "copied fraction", digits=2)
-    assert len(lines) == 2 and lines[0].startswith("copied fraction, clean − noaug: -0.62")
+    assert len(lines) == 2 and lines[0].startswith("copied fraction, clean − noaug: -0.62, 95 % interval [-0.")
     assert "separated: clean lower" in lines[0] and "not separated" in lines[1]
+    small = difference([0.0010, 0.0011], [0.0030, 0.0031]).sentence("noaug", "scoreaug", "gap")
+    assert small.startswith("gap, scoreaug − noaug: +0.002, 95 % interval [+0.00") and "[+0.000," not in small

@@ -51,15 +51,16 @@ class Difference:
         return self.low > 0 or self.high < 0
 
     def sentence(self, a: str, b: str, what: str, digits: int = 3) -> str:
-        """One line a notebook prints: what the seeds say about `b` against `a` on `what`."""
-        head = f"{what}, {b} − {a}: {self.difference:+.{digits}f}"
+        """One line a notebook prints: what the seeds say about `b` against `a` on `what` (numbers to `digits`
+        significant digits, so that a small interval that excludes 0 never reads as [+0.000, +0.002])."""
+        head = f"{what}, {b} − {a}: {self.difference:+.{digits}g}"
         if math.isnan(self.low):
             return f"{head} (one seed: no spread to judge it by)"
         if not self.separated:
             verdict = "not separated by these seeds (the interval holds 0)"
         else:
             verdict = f"separated: {b} {'higher' if self.difference > 0 else 'lower'} than {a}"
-        return (f"{head}, 95 % interval [{self.low:+.{digits}f}, {self.high:+.{digits}f}] (Welch, {self.n_a} and "
+        return (f"{head}, 95 % interval [{self.low:+.{digits}g}, {self.high:+.{digits}g}] (Welch, {self.n_a} and "
                 f"{self.n_b} seeds): {verdict}")
 
 
