@@ -20,8 +20,8 @@ def add_course_parser(sub) -> None:
                             description="The nbgrader course's own steps. nbgrader's commands (release_assignment, "
                                         "collect, generate_feedback, release_feedback, export) run in the course "
                                         "folder, whose nbgrader_config.py names the exchange; the Formgrader is the "
-                                        "tab of a JupyterLab started there (make formgrader). See "
-                                        "notebooks/assignments/README.md.")
+                                        "tab of a JupyterLab started there (make formgrader). The course "
+                                        "folder's README.md gives the whole cycle.")
     commands = course.add_subparsers(dest="course_command", metavar="{generate,autograde,check}")
     where = dict(default=None, help="the course folder (holds nbgrader_config.py and source/; default "
                                     "$SCOREAUG_COURSE, else the current folder)")
