@@ -37,7 +37,7 @@ demo: $(STAMP)  ## train no-aug vs ScoreAug on the 8-mode mixture, 3 seeds each;
 class: $(STAMP)  ## train every run the notebooks need into the run store (SCOREAUG_RUNS, default runs/store)
 	$(VENV)/bin/scoreaug-lab prepare
 
-reproduce: $(STAMP)  ## the paper's claims at small scale (cpu budget, 5 seeds): reports/reproduce-cpu/report.md and README's table
+reproduce: $(STAMP)  ## the paper's claims at small scale (cpu budget, 8 seeds, 33 min measured on 2 cores): reports/reproduce-cpu/ and README's table
 	$(VENV)/bin/scoreaug-lab reproduce --budget cpu --out runs/reproduce-cpu --publish reports/reproduce-cpu --readme README.md
 
 assignments: $(STAMP)  ## the student versions of the nbgrader course (notebooks/assignments/release/)

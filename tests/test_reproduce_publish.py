@@ -60,6 +60,7 @@ def test_update_readme_replaces_only_the_generated_block(tmp_path):
         update_readme(readme, COMMITTED / "results.json")
 
 
+@pytest.mark.process   # publish asks git for the commit
 def test_publish_copies_the_record_and_its_provenance(tmp_path):
     out = tmp_path / "run"
     shutil.copytree(COMMITTED, out)

@@ -152,7 +152,10 @@ class Table:
                 continue
             target = base["heldout_best"]
             reached = next((p["step"] for p in curve if p["heldout"] <= target), None)
-            out[seed] = (reached, False) if reached is not None else (curve[-1]["step"], True)
+            if reached is None:        # never reached: counted at the last step, a lower bound
+                out[seed] = (curve[-1]["step"], True)
+            else:                      # the baseline itself: censored when its own best is the last evaluation
+                out[seed] = (reached, arm == "noaug" and bool(r.get("best_at_cap")))
         return out
 
     def censored(self, metric, arm, data, n, cap) -> int:

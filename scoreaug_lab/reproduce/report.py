@@ -108,10 +108,10 @@ def write_report(out: Path, ctx: dict) -> Path:
     lines += [f"Command: `{ctx['command']}`  ", pairing_text(budget) + "  ",
               f"Hardware: {hw['cpu']}, {hw['cores']} cores; {hw['gpu'] or 'no GPU'}; {hw['workers']} worker processes "
               f"of {hw['threads_per_worker']} torch thread; torch {hw['torch']}; load average {hw['load_start']} at the "
-              f"start, {hw['load_end']} at the end (other users' load slows the runs)  ",
-              f"Sum of the training times recorded: {ctx['train_seconds'] / 60:.1f} min; the jobs' CPU time over every "
-              f"invocation: {ctx['cpu_seconds_jobs'] / 60:.1f} core-min. Invocations into this folder (wall time, runs "
-              "reused from an earlier one):", ""]
+              f"start of this invocation, {hw['load_end']} at its end (other users' load slows the runs)  ",
+              f"{trained_text(ctx)}; the jobs' CPU time over the invocations that measured the runs now reported: "
+              f"{ctx['cpu_seconds_jobs'] / 60:.1f} core-min. Invocations into this folder (wall time, runs reused "
+              "from an earlier one; an invocation stopped before its end is not listed):", ""]
     lines += [f"- {i['started']}: {i['wall_seconds'] / 60:.1f} min wall, {i['n_reused']} of {i.get('n_runs', '?')} runs reused, "
               f"{i.get('cpu_seconds', 0) / 60:.1f} core-min" for i in ctx["invocations"]] + [""]
     lines += ["## Verdicts", "", "Each comparison's verdict comes from a 95 % Student-t interval of the paired "
@@ -165,6 +165,13 @@ def write_report(out: Path, ctx: dict) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def trained_text(ctx: dict) -> str:
+    timed = [r["seconds_train"] for r in ctx["results"].values() if r.get("seconds_train")]
+    if not timed:
+        return "Training times: not recorded (the runs were measured again after an earlier invocation trained them)"
+    return f"Sum of the training times recorded: {sum(timed) / 60:.1f} min over {len(timed)} runs"
 
 
 def write_figures(out: Path, ctx: dict) -> dict:

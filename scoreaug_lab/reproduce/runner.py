@@ -49,8 +49,11 @@ def _measure(payload: dict) -> dict:
     from .measures import measure_run
     c0 = time.process_time()
     result = measure_run(payload["out"], payload["measure"], Path(payload["classifiers"]), payload["device"])
-    result = {**result, "key": payload["key"], "cpu_seconds_measure": time.process_time() - c0,
-              "seconds_train": payload.get("seconds_train"), "cpu_seconds_train": payload.get("cpu_seconds_train")}
+    earlier = _read_json(Path(payload["out"]) / MEASURES_FILE)   # measured again: keep the training times
+    earlier = earlier if isinstance(earlier, dict) else {}
+    trained = {k: payload.get(k) if payload.get(k) is not None else earlier.get(k)
+               for k in ("seconds_train", "cpu_seconds_train")}
+    result = {**result, "key": payload["key"], "cpu_seconds_measure": time.process_time() - c0, **trained}
     save_json(result, Path(payload["out"]) / MEASURES_FILE)
     return result
 

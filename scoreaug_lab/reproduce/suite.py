@@ -53,6 +53,7 @@ class Cells:
     eval_every: int
     n_heldout: int
     batch_size: int
+    seeds: tuple | None = None    # these cells' seeds (None: the budget's)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ class Budget:
             main = dataclasses.replace(main, steps=int(steps), eval_every=max(1, int(steps) // 20))
         if data is not None:
             main = dataclasses.replace(main, data=data, label=data_label(data))
-        return dataclasses.replace(self, main=main, seeds=tuple(seeds) if seeds is not None else self.seeds)
+        if seeds is None:
+            return dataclasses.replace(self, main=main)
+        extra = dataclasses.replace(self.extra, seeds=None) if self.extra is not None else None   # all cells
+        return dataclasses.replace(self, main=main, extra=extra, seeds=tuple(seeds))
 
 
 def data_label(spec: str) -> str:
@@ -111,10 +115,11 @@ BUDGETS = {
         main=Cells("digits:8", "digits8", (64, None), DIGIT_CAPS, steps=600, eval_every=30, n_heldout=300,
                    batch_size=64),
         extra=Cells("cifar10", "cifar10", (64,), (Capacity("c8", "unet-tiny", {"model_channels": 8}),),
-                    steps=800, eval_every=80, n_heldout=1000, batch_size=32),
+                    steps=800, eval_every=80, n_heldout=1000, batch_size=32, seeds=(0, 1, 2)),
         seeds=tuple(range(8)), aug_prob=0.5, rot_prob=0.5, clean_aug_prob=0.5, claim3_cell=(None, "c16"),
         claim4_cell=(64, "c16"), n_samples=500, sampler_steps=18, n_per_band=1024, classifier_epochs=15,
-        orientation_epochs=10, expected_minutes="about 30 on 2 cores (digits only; --with-cifar adds about 20)"),
+        orientation_epochs=10, expected_minutes="about 35 on 2 cores (digits only; --with-cifar adds 3 seeds of "
+        "CIFAR-10 at 32x32, about 30 more)"),
     "gpu": Budget(
         "gpu", "the paper's CIFAR-10 setting: EDM's 56 M DDPM++ (cifar10-paper preset), Inception FID where its "
         "weights are cached (else the proxy FID)", False,
@@ -229,7 +234,7 @@ def build_runs(budget: Budget, with_extra: bool = False) -> list[RunSpec]:
     runs, seen = [], set()
     for cells, arm, size, cap in wanted:
         n = resolve_size(cells.data, size)
-        for seed in budget.seeds:
+        for seed in cells.seeds or budget.seeds:
             config = arm_config(budget, cells, arm, n, cap, seed)
             name = f"{cells.label}-n{n}-{cap.label}-{arm}-s{seed}-{digest(config)}"
             if name in seen:
