@@ -19,14 +19,20 @@ def mean_std(values) -> tuple[float, float]:
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
 
 
-def ci95(values) -> tuple[float, float]:
-    """95 % confidence interval of the mean, mean ± t_{0.975, n-1} std / sqrt(n); (nan, nan) for one value."""
+def t_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of the mean at `level`, mean ± t_{(1 + level)/2, n-1} std / sqrt(n); (nan, nan) for one
+    value."""
     m, s = mean_std(values)
     n = len(values)
     if n < 2:
         return float("nan"), float("nan")
-    half = _stats.t.ppf(0.975, n - 1) * s / math.sqrt(n)
+    half = _stats.t.ppf(0.5 + level / 2, n - 1) * s / math.sqrt(n)
     return m - half, m + half
+
+
+def ci95(values) -> tuple[float, float]:
+    """95 % confidence interval of the mean (`t_interval` at 0.95)."""
+    return t_interval(values, 0.95)
 
 
 def fmt(values, digits: int = 3) -> str:
@@ -85,4 +91,4 @@ def against_baseline(groups: dict, baseline: str, what: str, digits: int = 3) ->
             for name, values in groups.items() if name != baseline]
 
 
-__all__ = ["Difference", "against_baseline", "ci95", "difference", "fmt", "mean_std"]
+__all__ = ["Difference", "against_baseline", "ci95", "difference", "fmt", "mean_std", "t_interval"]

@@ -29,7 +29,7 @@ import math
 
 from scipy import stats
 
-from ..evaluate.summary import ci95, mean_std
+from ..evaluate.summary import mean_std, t_interval
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
@@ -42,12 +42,7 @@ def interval(values, level: float = LEVEL) -> dict:
     """mean, sample std (n - 1), n and the t-interval of the mean of `values` (nan bounds below 2 values)."""
     values = [float(v) for v in values]
     m, s = mean_std(values)
-    if level == LEVEL:
-        lo, hi = ci95(values)
-    else:
-        half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * s / math.sqrt(len(values)) if len(values) > 1 \
-            else math.nan
-        lo, hi = m - half, m + half
+    lo, hi = t_interval(values, level)
     return {"mean": m, "std": s, "n": len(values), "ci_low": lo, "ci_high": hi}
 
 
