@@ -60,3 +60,5 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # On a JupyterHub set SCOREAUG_EXCHANGE to the shared folder that the students' servers are configured with
 # (README.md, "JupyterHub").
 c.Exchange.root = os.environ.get("SCOREAUG_EXCHANGE") or str(COURSE / "exchange")
+# nbgrader's collect only warns when a submission claims another student's name; this one sets it aside ungraded.
+c.ExchangeFactory.collect = "scoreaug_lab.course.exchange.OwnerCheckedCollect"

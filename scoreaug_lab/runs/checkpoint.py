@@ -1,12 +1,16 @@
 """Atomic checkpoints (temporary file + rename) loaded with torch.load(weights_only=True)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import torch
+
+from .sharing import set_new_file_mode
 
 
 def atomic_save(obj, path) -> None:
@@ -16,8 +20,12 @@ def atomic_save(obj, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        set_new_file_mode(fd, path.parent)   # not tempfile's 0600: readable as any file (sharing.py)
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            try:
+                torch.save(obj, f)
+            except RuntimeError as err:     # a full disk: "... unexpected pos ..." from torch's writer
+                raise write_failed(err, path) from None
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -27,13 +35,32 @@ def atomic_save(obj, path) -> None:
         raise
 
 
+def write_failed(err: BaseException, path) -> OSError:
+    """torch.save's RuntimeError on a failed write, as the OSError it is (ENOSPC when the disk is full)."""
+    first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+    try:
+        full = shutil.disk_usage(Path(path).parent).free < (1 << 20)
+    except OSError:
+        full = False
+    if full:
+        return OSError(errno.ENOSPC, "No space left on device", str(path))
+    return OSError(errno.EIO, f"write failed ({first})", str(path))
+
+
 def atomic_write_text(text: str, path) -> None:
+    """Write `text` to a temporary file, then rename it over `path`: a failed write leaves the previous file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        set_new_file_mode(fd, path.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def save_json(obj, path) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import validation as V
 from ..train.build import build_setup, resolve_device
 from ..train.config import TrainConfig
+from . import sharing
 from .checkpoint import atomic_save, check_run_checkpoint, load_checkpoint, load_weights, save_json
 
 CHECKPOINT = "checkpoint.pt"
@@ -49,7 +50,9 @@ class RunFolder:
     # --- lock ---------------------------------------------------------------------------------------
     def open(self) -> "RunFolder":
         self.path.mkdir(parents=True, exist_ok=True)
-        lock = open(self.path / LOCK, "a+")
+        sharing.open_for_training(self.path)     # in a class store: the class may lock and resume it
+        lock = _open_lock(self.path / LOCK)
+        sharing.share_training_file(self.path / LOCK)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -74,6 +77,10 @@ class RunFolder:
             self._lock_file.close()  # releases the lock
             self._lock_file = None
 
+    def seal(self) -> None:
+        """The run is finished: in a class store, what this user wrote becomes read-only to the others."""
+        sharing.seal(self.path)
+
     def _remove_stale_temporaries(self) -> None:
         for tmp in self.path.glob(f".{CHECKPOINT}.*.tmp"):
             tmp.unlink(missing_ok=True)
@@ -90,14 +97,17 @@ class RunFolder:
         self.truncate_metrics(step)
         save_json(config_dict, self.path / CONFIG)
         self._log = open(self.path / METRICS, "a")
+        sharing.share_training_file(self.path / METRICS)
 
     def truncate_metrics(self, step: int) -> None:
         """Keep the metric lines of steps <= `step` (a torn or unreadable line is dropped, and said)."""
         path = self.path / METRICS
+        if path.is_dir():
+            raise ValueError(f"{path} is a directory, not the run's metric log: move it away or use another --out")
         if not path.exists():
             return
         keep, dropped, torn = [], 0, 0
-        for line in path.read_text().splitlines():
+        for line in path.read_text(errors="replace").splitlines():   # a line that is not UTF-8 is unreadable
             if not line.strip():
                 continue
             try:
@@ -198,11 +208,29 @@ def load_run(run_dir, device: str = "auto", use_ema: bool = True, key: str | Non
 
 
 def read_metrics(run_dir) -> list[dict]:
-    """The metric lines of a run (metrics.jsonl), in order."""
+    """The metric lines of a run (metrics.jsonl), in order; one ValueError naming the file when it is not a
+    metric log (not UTF-8 text, a line that is not a JSON record)."""
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a metric log of scoreaug-lab: not UTF-8 text (byte {err.start})") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except ValueError as err:
+            raise ValueError(f"{path}, line {number}: not a JSON record ({err})") from None
+    return records
+
+
+def _open_lock(path: Path):
+    """The run folder's lock file, opened for writing; one ValueError when that name is a folder."""
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not the run folder's lock file: remove it and run again")
+    return open(path, "a+")
 
 
 def read_config(run_dir) -> TrainConfig:

@@ -25,22 +25,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
 
 import torch
 
+from .. import validation as V
 from ..sampling import sample
 from ..train.config import TrainConfig
 from ..train.loop import train_iter
+from . import sharing
 from .checkpoint import atomic_save, check_run_checkpoint, load_checkpoint
-from .folder import CHECKPOINT, RunFolderBusy
+from .folder import CHECKPOINT
 from .folder import Run, list_runs, load_run
 from .keys import (
     ENV_FORBID, ENV_RUNS, TrainingForbidden, check_training_allowed, config_key, default_root,
     project_root)
+from .waiting import while_busy
 from .workers import (
     BUSY_POLL_S, ENV_WORKERS, TrainingProgress, available_cpus, estimated_seconds, init_worker, resolve_workers,
     train_in_workers)
@@ -57,6 +60,16 @@ def _key_lock(key: str) -> threading.Lock:
     """One lock per run key in this process: two threads never train the same run at once."""
     with _KEY_LOCKS_GUARD:
         return _KEY_LOCKS.setdefault(key, threading.Lock())
+
+
+def _train_into(config: TrainConfig, progress=None):
+    """Train (or resume) `config` into its folder; the last StepState (None if nothing was left to train).
+    RunFolderBusy while another process holds the folder."""
+    every, state = max(1, config.steps // 100), None
+    for state in train_iter(config, resume=True):
+        if progress is not None and (state.step % every == 0 or state.step == config.steps):
+            progress(state.step, config.steps)
+    return state
 
 
 class RunStore:
@@ -83,11 +96,14 @@ class RunStore:
         ckpt = check_run_checkpoint(load_checkpoint(folder / CHECKPOINT, map_location="cpu"), folder / CHECKPOINT)
         if int(ckpt["step"]) < config.steps:
             return None  # interrupted: `get` resumes it
+        sharing.seal(folder)   # a class store: a run another user finished for us becomes read-only to the class
         return self._remember(key, self.load(folder, key=key))
 
-    def get(self, config: TrainConfig, progress=None) -> Run:
+    def get(self, config: TrainConfig, progress=None, say=None) -> Run:
         """The run of `config`: from memory, from disk, or trained now (into its cache folder, resuming a
-        partial run). progress(step, total) is called during training (about 100 times)."""
+        partial run). progress(step, total) is called during training (about 100 times). While another process
+        trains it (a `prepare`, a notebook, one paused by Ctrl-Z), the request waits, and say(line) (default:
+        stderr) names that process's PID and the run at once and every ~30 s (`runs.waiting.while_busy`)."""
         config.validate()
         run = self.cached(config)
         if run is not None:
@@ -101,16 +117,7 @@ class RunStore:
             folder = self.root / key
             train_config = TrainConfig.from_dict({**config.to_dict(), "out": str(folder), "progress": False,
                                                   "device": self.device})
-            every = max(1, config.steps // 100)
-            state = None
-            while True:
-                try:
-                    for state in train_iter(train_config, resume=True):
-                        if progress is not None and (state.step % every == 0 or state.step == config.steps):
-                            progress(state.step, config.steps)
-                    break
-                except RunFolderBusy:   # another process (a `prepare`, another notebook) is training it
-                    time.sleep(BUSY_POLL_S)
+            state = while_busy(lambda: _train_into(train_config, progress), folder, key, say, BUSY_POLL_S)
             if state is None and not (folder / CHECKPOINT).is_file():
                 raise RuntimeError(f"training {key} produced no checkpoint")
             return self._remember(key, self.load(folder, key=key))
@@ -224,6 +231,7 @@ class RunStore:
         name the omega (e.g. "scale:0.35") when one is given."""
         if omega is not None and not tag:
             raise ValueError("samples with an omega need a tag naming it (the memo key)")
+        n, seed = sample_count(n, seed, run.data.data_shape)
         return self.memo((run.key, "samples", n, seed, tag, tuple(sorted(sampler_kwargs.items()))),
                          lambda: self._saved_samples(run, n, omega, tag, seed, sampler_kwargs))
 
@@ -234,10 +242,11 @@ class RunStore:
         if path is not None and path.is_file():
             try:
                 saved = torch.load(path, map_location="cpu", weights_only=True)
-                if isinstance(saved, torch.Tensor) and tuple(saved.shape) == (n, *run.data.data_shape):
+                if (isinstance(saved, torch.Tensor) and tuple(saved.shape) == (n, *run.data.data_shape)
+                        and saved.is_floating_point() and torch.isfinite(saved).all()):
                     return saved
-            except (OSError, RuntimeError, ValueError, EOFError):
-                pass   # unreadable: drawn again below
+            except Exception:   # noqa: BLE001 - whatever makes it unreadable (a truncated zip, a foreign pickle)
+                pass   # unreadable or not finite samples: drawn again below
         samples = self._draw(run.model, run.data.data_shape, n, omega, seed, **sampler_kwargs)
         if path is not None:
             try:
@@ -258,13 +267,13 @@ class RunStore:
 
     def oracle_samples(self, key: tuple, model, data_shape, n: int, seed: int = 0, **sampler_kwargs):
         """Samples of a model that is not a run (an optimal denoiser), memoised under `key`."""
+        n, seed = sample_count(n, seed, data_shape)
         return self.memo(("oracle", *key, n, seed, tuple(sorted(sampler_kwargs.items()))),
                          lambda: self._draw(model, data_shape, n, None, seed, **sampler_kwargs))
 
     def _draw(self, model, data_shape, n: int, omega=None, seed: int = 0, **sampler_kwargs) -> torch.Tensor:
         """Samples (n, *data_shape) of any denoiser, seeds seed ... seed + n - 1, on the CPU (not memoised)."""
-        if n < 1:
-            raise ValueError(f"number of samples must be >= 1, got {n}")
+        n, seed = sample_count(n, seed, data_shape)
         device = model.device
         if omega is not None:
             omega = omega.to(device)
@@ -284,6 +293,17 @@ class RunStore:
             while len(self._samples) > self.max_samples:
                 self._samples.popitem(last=False)
         return value
+
+
+def sample_count(n, seed, data_shape) -> tuple[int, int]:
+    """(n, seed) of a request for n samples from seeds seed ... seed + n - 1, checked before anything is drawn:
+    whole numbers, n within MAX_SEEDS and MAX_BYTES (float32 samples of data_shape), every seed a 32-bit seed."""
+    seed = V.seed("seed", seed)
+    n = V.count("n", n, 4 * math.prod(data_shape))
+    if n > V.MAX_SEEDS:
+        raise ValueError(f"n = {n:,} is more than the limit of {V.MAX_SEEDS:,} seeds; sample in parts")
+    V.seed("the last seed (seed + n - 1)", seed + n - 1)
+    return n, seed
 
 
 _STORES: dict = {}

@@ -41,7 +41,7 @@ from .config import TrainConfig, check_resumable
 from .distributed import (
     DistInfo, check_same_on_all_ranks, distributed_context, mean_over_ranks, micro_batch_size, rank_step_seed,
     shard_slice)
-from .interrupts import step_boundary
+from .interrupts import save_completed_step, step_boundary
 from .resources import check_fits
 from .step_updates import StepUpdates
 
@@ -261,25 +261,28 @@ def _train_loop(trainer: Trainer, resume: bool):
                desc=f"train {config.variant}", dynamic_ncols=True)
     clock = [time.perf_counter(), start]
     done = saved = start   # the last completed step, and the last one checkpointed
+    torn = False           # inside a step: weights and generators are in neither its state nor the last one's
     try:
         for step in range(start + 1, config.steps + 1):
             with step_boundary():   # a Ctrl-C inside lands after the step and its bookkeeping
+                torn = True
                 lr = trainer.set_learning_rate(step)
                 loss, grad_norm = trainer.train_step(net, ddp, step)
                 trainer.watch_loss(step, loss)
                 metrics = _bookkeeping(trainer, step, loss, grad_norm, lr, bar, clock)
-                done = step
+                done, torn = step, False
                 if folder is not None and (step % config.ckpt_every == 0 or step == config.steps):
                     trainer.stop_if_diverged()
                     folder.save(trainer.checkpoint_state(step))
                     saved = step
+                    if step == config.steps:
+                        folder.seal()    # finished: read-only to the rest of a class store
                 bar.update(1)
             yield StepState(trainer, step, loss, grad_norm, lr, metrics)
     except (KeyboardInterrupt, GeneratorExit):
-        # Stopped by the user (Ctrl-C, or a notebook leaving the loop) at a step boundary: keep the last
-        # completed step with the random state it ended with, so that a resume continues exactly.
-        if folder is not None and done > saved and not int(trainer.bad_step.item()):
-            folder.save(trainer.checkpoint_state(done))
+        # Stopped by the user (Ctrl-C, or a notebook leaving the loop): keep the last completed step with the
+        # random state it ended with, so that a resume continues exactly (never a step stopped half-way).
+        save_completed_step(folder, trainer, done, saved, torn)
         raise
     finally:
         bar.close()
