@@ -28,7 +28,7 @@ import torch
 from . import validation as V
 
 METHODS = ("heun", "euler")
-MAX_SEEDS = 10_000_000      # a seed list longer than this is a typo (sample in parts)
+MAX_SEEDS = V.MAX_SEEDS     # a seed list longer than this is a typo (validation.MAX_SEEDS)
 START_CACHE = 100_000       # start-noise rows kept (SeededNoise), least recently used dropped
 CHUNK = 1024                # samples solved at once: `sample` draws more in parts (the same samples: each owns its seed)
 
@@ -62,9 +62,7 @@ class SeededNoise:
     _cache_lock = threading.Lock()
 
     def __init__(self, seeds, device=None):
-        self.seeds = [int(s) for s in seeds]
-        if not self.seeds:
-            raise ValueError("at least one seed is needed")
+        self.seeds = V.seeds("seeds", seeds)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.generators = None   # one per seed, created at the second draw
         self._drawn = []         # the shapes drawn so far (replayed when the generators are created)
@@ -201,8 +199,15 @@ def start_noise(sample_shape, seeds, sigma: float, dtype=torch.float32, device=N
     """(x_start, noise): sigma times unit noise, row i from seed i, and the per-sample streams that continue it
     (pass `noise` to a solver for churn)."""
     seeded = SeededNoise(seeds, device)
+    V.count("the number of seeds", len(seeded), _item_bytes(sample_shape, torch.float64))
     x = seeded.randn(sample_shape, dtype) * sigma
     return x, lambda like: seeded.randn(like.shape[1:], like.dtype)
+
+
+def _item_bytes(sample_shape, dtype) -> int:
+    """Bytes of one sample of this shape and dtype (a bad shape is refused naming it)."""
+    sizes = [V.integer("sample_shape", n, 1) for n in tuple(sample_shape)]
+    return math.prod(sizes) * torch.empty((), dtype=dtype).element_size()
 
 
 def _rows(value, start: int, stop: int, total: int):
@@ -218,9 +223,7 @@ def sample(model, sample_shape, seeds, *, num_steps: int = 18, sigma_min: float 
     `steps` (omega and labels: one row per sample, or shared; churn, ...)."""
     _check_options(method, options.get("churn", 0.0), options.get("churn_min", 0.0),
                    options.get("churn_max", math.inf), options.get("noise_scale", 1.0))
-    seeds = list(seeds)
-    if not 1 <= len(seeds) <= MAX_SEEDS:
-        raise ValueError(f"need at least one seed and at most {MAX_SEEDS:,}, got {len(seeds):,}")
+    seeds = V.seeds("seeds", seeds, _item_bytes(sample_shape, dtype))   # the result's size, checked first
     V.integer("chunk", chunk, 1)
     sigmas = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho)
     parts = []

@@ -2,12 +2,16 @@
 NaN or a traceback later. Used by TrainConfig, the samplers, the transforms, the data loaders and the CLI."""
 from __future__ import annotations
 
+import itertools
 import math
+import numbers
 from pathlib import Path
 
 import torch
 
 SEED_MAX = 2**32 - 1     # torch's CPU generator (mt19937) reads 32 bits of a seed: larger seeds would alias
+MAX_BYTES = 4 * 2**30    # what one count may allocate (count x bytes per item): more is a typo, not a plan
+MAX_SEEDS = 10_000_000   # a seed list longer than this is a typo (sample in parts)
 
 
 def number(name: str, value, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
@@ -28,7 +32,8 @@ def number(name: str, value, low: float = -math.inf, high: float = math.inf, *, 
 
 def integer(name: str, value, low: int = 0, high: int | None = None) -> int:
     """A whole number in [low, high], else ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) and not (
+            isinstance(value, float) and value.is_integer()):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
     value = int(value)
     if value < low or (high is not None and value > high):
@@ -40,6 +45,56 @@ def integer(name: str, value, low: int = 0, high: int | None = None) -> int:
 def seed(name: str, value) -> int:
     """A seed in [0, 2^32 - 1]: the generator reads 32 bits, so 0 and 2^32 would give the same run."""
     return integer(name, value, 0, SEED_MAX)
+
+
+def count(name: str, value, item_bytes: int, low: int = 1, limit: int = MAX_BYTES) -> int:
+    """A whole number >= low of items of `item_bytes` bytes each, refused (before anything is allocated) when
+    they would take more than `limit` bytes: ValueError naming `name`, the count and the limit."""
+    value = integer(name, value, low)
+    if value * max(int(item_bytes), 1) > limit:
+        raise ValueError(f"{name} = {value:,} would allocate {value * item_bytes / 2**30:,.1f} GiB, more than the "
+                         f"limit of {limit / 2**30:g} GiB ({limit // max(int(item_bytes), 1):,} items); work in parts")
+    return value
+
+
+def seeds(name: str, values, item_bytes: int = 8) -> list[int]:
+    """A non-empty list (or range) of seeds as Python ints, at most MAX_SEEDS and MAX_BYTES (len x item_bytes);
+    a string, a fraction or a seed out of range is refused naming `name` (never read digit by digit)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a list or range of whole numbers, got {values!r}")
+    if not hasattr(values, "__len__"):   # an iterator: read one more than the limit at most
+        values = list(itertools.islice(values, MAX_SEEDS + 1))
+    if not len(values):
+        raise ValueError(f"{name} must hold at least one seed")
+    if len(values) > MAX_SEEDS:
+        raise ValueError(f"{name} holds {len(values):,} seeds, more than the limit of {MAX_SEEDS:,}; sample in parts")
+    count(f"the number of {name}", len(values), item_bytes)
+    if isinstance(values, range):   # its ends are checked, not each member
+        seed(name, values[0]), seed(name, values[-1])
+        return list(values)
+    if all(type(s) is int for s in values) and 0 <= min(values) and max(values) <= SEED_MAX:
+        return list(values)         # the common case, fast; anything else is checked (and named) one by one
+    return [seed(f"{name}[{i}]", plain(s)) for i, s in enumerate(values)]
+
+
+def plain(value):
+    """numpy scalars and 0-d tensors as Python numbers, recursively in dicts, lists and tuples (which keep
+    their type); anything else as it is."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    numpy_scalar = type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0
+    if numpy_scalar or isinstance(value, torch.Tensor) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def choice(name: str, value, choices):
+    """`value` if it is one of `choices`, else ValueError naming `name` and the choices."""
+    if not isinstance(value, (str, int, float, tuple)) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value
 
 
 def finite_tensor(name: str, value: torch.Tensor) -> torch.Tensor:
@@ -81,4 +136,5 @@ def folder_path(name: str, value) -> Path:
     return path
 
 
-__all__ = ["folder_path", "SEED_MAX", "number", "integer", "seed", "finite_tensor", "noise_levels", "batch"]
+__all__ = ["folder_path", "SEED_MAX", "MAX_BYTES", "MAX_SEEDS", "number", "integer", "seed", "count", "seeds",
+           "plain", "choice", "finite_tensor", "noise_levels", "batch"]

@@ -246,3 +246,15 @@ def test_conditioned_oracle_reads_omega_and_is_equivariant_for_invertible_maps()
         omega_dim = 2
     with pytest.raises(ValueError, match="omega of size 2"):
         equivariance_error(WrongSize(), probe, sampler)
+
+
+def test_loss_by_band_with_one_probe_is_the_closed_form():
+    """One probe per band is enough: the ideal denoiser of a one-point training set returns that point at every
+    noise level, so its loss on that set is exactly 0 in every band."""
+    from scoreaug_lab.evaluate.metrics import denoising_loss_by_band
+    from scoreaug_lab.oracles import IdealDenoiser
+    train = torch.tensor([[0.5, -1.0]])
+    rows = denoising_loss_by_band(IdealDenoiser(train), train, n_per_band=1, seed=3)
+    assert all(r["loss"] == pytest.approx(0.0, abs=1e-9) for r in rows)
+    with pytest.raises(ValueError, match="n_per_band must be >= 1, got 0"):
+        denoising_loss_by_band(IdealDenoiser(train), train, n_per_band=0)

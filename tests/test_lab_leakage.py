@@ -69,3 +69,16 @@ def test_start_noise_only_matters_in_noisy_space(tmp_path):
         sample_sets(store, noisy, 32, "sideways")
     table = distance_table({"x": matched}, {"y": plain}, seed=2)
     assert table["x"]["y"] == pytest.approx(sliced_wasserstein(matched, plain, seed=2), abs=1e-12)
+
+
+def test_leak_families_by_name_and_distance_tables_of_one_shape():
+    from scoreaug_lab.lab.leakage import LEAK_TRANSFORMS, family_spec
+    assert family_spec(None, "rotate") == LEAK_TRANSFORMS["rotate"]
+    assert family_spec({"mine": "scale:max_log=0.1"}, "mine") == "scale:max_log=0.1"
+    with pytest.raises(ValueError, match="family must be one of mine, got 'scale'"):
+        family_spec({"mine": "scale:max_log=0.1"}, "scale")
+    a, b = torch.randn(7, 2, dtype=torch.float64), torch.randn(9, 2, dtype=torch.float64)
+    table = distance_table({"a": a}, {"data": b})
+    assert table["a"]["data"] == pytest.approx(sliced_wasserstein(a, b), rel=1e-12)
+    with pytest.raises(ValueError, match="points of one shape"):
+        distance_table({"a": a}, {"data": b, "flat": torch.randn(9, 1, dtype=torch.float64)})

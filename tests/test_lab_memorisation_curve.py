@@ -24,3 +24,16 @@ def test_memorisation_point_curve_and_loss_lines(tmp_path):
     assert (lines.steps, lines.train, lines.heldout, lines.gap) == ([2], [1.0], [2.0], 1.0)
     assert run_loss_lines([], 0).gap is None
     assert oracle_draws(8) == 16 and oracle_draws(4096) == 4
+
+
+def test_loss_lines_read_the_asked_band_and_no_other():
+    import pytest
+    metrics = [{"step": s, "eval": [{"train": 10 * b + s, "heldout": 10 * b + s + 0.5} for b in range(3)]}
+               for s in (1, 2)] + [{"step": 3, "loss": 1.0}]
+    lines = run_loss_lines(metrics, 2)
+    assert lines.steps == [1, 2] and lines.train == [21, 22] and lines.heldout == [21.5, 22.5]
+    assert lines.gap == 0.5 and run_loss_lines(metrics, 0).train == [1, 2]
+    for band in (3, -1):                        # not the last band, not an error of another kind
+        with pytest.raises(ValueError, match=r"band \(a sigma band\) must be in \[0, 2\]"):
+            run_loss_lines(metrics, band)
+    assert run_loss_lines([{"step": 1, "loss": 1.0}], 5).steps == []              # no eval lines: nothing to read

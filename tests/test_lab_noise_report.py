@@ -159,3 +159,14 @@ def test_a_model_can_replace_the_oracle(points):
     r = noise_report(rot, rot.params_from_controls({"k": 1}), digits, 0.3, noise_draws(digits.shape, 2, 0),
                      denoiser=net, sampler=sampler)
     assert not r.available and "cannot denoise" in r.note
+
+
+def test_noise_draws_read_whole_numbers_only():
+    ref = noise_draws((2, 3), 4, 7)
+    assert torch.equal(noise_draws((np.int64(2), 3), np.int64(4), np.int32(7)), ref)
+    assert torch.equal(noise_draws((2, 3), 4.0, 7), ref) and ref.shape == (4, 2, 3)
+    for kwargs, match in ((dict(n_draws=0), "n_draws must be >= 1"), (dict(n_draws=2.5), "n_draws must be a whole"),
+                          (dict(seed=-1), "seed must be in"), (dict(shape=(2, 0)), "shape must be >= 1")):
+        args = {"shape": (2, 3), "n_draws": 4, "seed": 7, **kwargs}
+        with pytest.raises(ValueError, match=match):
+            noise_draws(**args)

@@ -21,3 +21,15 @@ def test_sampler_report():
                 dict(method="rk4"), dict(sigma_min=100.0)):
         with pytest.raises(ValueError):
             sampler_report(MixtureDenoiser(mixture), range(3), reference, train, **bad)
+
+
+def test_sampler_report_takes_any_integer_seeds_and_no_trajectories():
+    import numpy as np
+    from scoreaug_lab.sampling import sample
+    mix = ring_mixture(4, 2.0, 0.2)
+    model, ref = MixtureDenoiser(mix), mix.sample(50, torch.Generator().manual_seed(1)).float()
+    report = sampler_report(model, np.arange(3, 9), ref, ref[:10], n_trajectories=0, num_steps=6)
+    assert report.trajectories.shape == (0, 7, 2)
+    assert torch.allclose(report.samples, sample(model, (2,), range(3, 9), num_steps=6).float(), atol=1e-6)
+    with pytest.raises(ValueError, match="n_trajectories must be >= 0, got -1"):
+        sampler_report(model, range(3), ref, ref, n_trajectories=-1)

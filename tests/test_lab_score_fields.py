@@ -86,3 +86,13 @@ def test_model_field_is_tweedie():
     assert (m.score - mixture.score(grid, 0.3)).abs().max() < 1e-4 and m.relative_error < 1e-5
     with pytest.raises(ValueError, match="sigma"):
         model_field(MixtureDenoiser(mixture), mixture, grid, samples, float("nan"))
+
+
+def test_square_grid_is_the_exact_grid_and_takes_only_whole_sizes():
+    axis, points = square_grid(1.5, 4)
+    assert torch.equal(axis, torch.tensor([-1.5, -0.5, 0.5, 1.5], dtype=torch.float64))
+    assert torch.equal(points[:5], torch.tensor([[-1.5, -1.5], [-0.5, -1.5], [0.5, -1.5], [1.5, -1.5], [-1.5, -0.5]],
+                                                dtype=torch.float64))                    # x varying fastest
+    assert torch.equal(square_grid(1.5, 4.0)[1], points)                                # a whole float is the size
+    with pytest.raises(ValueError, match="size must be a whole number, got 4.7"):
+        square_grid(1.5, 4.7)

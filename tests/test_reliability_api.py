@@ -1,5 +1,6 @@
 """Bad values into the Python API: a ValueError (or TypeError) that names the argument, raised where the value
 enters, never a NaN result; widgets refuse what they cannot show and stay usable."""
+import contextlib
 import math
 
 import numpy as np
@@ -195,3 +196,186 @@ def test_overfitting_explorer_survives_none(tmp_path):
     assert app.controls["band"].value == 1
     app.controls["n_train"].value = 8
     assert app.last_error is None and app.state["n_train"] == 8
+
+
+# --- issue 21: the library's arguments: refused by name, never a wrong result, bounded before allocating --------
+from types import SimpleNamespace                                                          # noqa: E402
+
+from scoreaug_lab import validation as V                                                   # noqa: E402
+from scoreaug_lab.evaluate.metrics import overfitting_gap                                  # noqa: E402
+from scoreaug_lab.lab.leakage import distance_table, network_leak, optimum_leak            # noqa: E402
+from scoreaug_lab.lab.memorisation_curve import oracle_loss_lines, run_loss_lines          # noqa: E402
+from scoreaug_lab.lab.noise_report import noise_draws, noise_report                        # noqa: E402
+from scoreaug_lab.lab.sampler_report import sampler_report                                 # noqa: E402
+from scoreaug_lab.lab.score_fields import log_densities, model_field, pushforward_field, square_grid  # noqa: E402
+from scoreaug_lab.runs.store import RunStore                                               # noqa: E402
+from scoreaug_lab.sampling import SeededNoise, start_noise                                  # noqa: E402
+
+ORACLE = IdealDenoiser(torch.randn(6, 2, generator=torch.Generator().manual_seed(0)))
+POINTS = torch.randn(5, 2, dtype=torch.float64)
+ROTATE = get_transform("rotate")
+METRICS = [{"step": 5, "eval": [{"train": 1.0, "heldout": 2.0}] * 3}]
+FAKE_RUN = SimpleNamespace(key="fake", data=SimpleNamespace(data_shape=(2,)), run_dir=None)
+
+
+@pytest.mark.parametrize("seeds,match", [
+    ([1.5], r"seeds\[0\] must be a whole number"), ("123", "seeds must be a list or range"),
+    ([2**64], r"seeds\[0\] must be in \[0, 4294967295\]"), ([-1], r"seeds\[0\]"), ([True], r"seeds\[0\]"),
+    ([], "seeds must hold at least one seed"), ([0, "1"], r"seeds\[1\]"), (3, "seeds must be a list"),
+])
+def test_seed_lists_are_refused_by_name_not_misread(seeds, match):
+    for call in (lambda: sample(ORACLE, (2,), seeds), lambda: start_noise((2,), seeds, 1.0),
+                 lambda: sampler_report(ORACLE, seeds, POINTS.float(), POINTS.float())):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_seed_lists_of_numpy_and_tensor_integers_are_the_python_seeds():
+    expected = sample(ORACLE, (2,), [3, 4, 5])
+    for seeds in (np.arange(3, 6), torch.arange(3, 6), (s for s in (3, 4, 5)), range(3, 6), [3.0, 4, 5]):
+        assert torch.equal(sample(ORACLE, (2,), seeds), expected)
+    assert SeededNoise(np.array([7], dtype=np.uint32)).seeds == [7] and type(SeededNoise([np.int64(7)]).seeds[0]) is int
+
+
+@pytest.mark.parametrize("n,seed,match", [
+    (0, 0, "n must be >= 1"), (2.5, 0, "n must be a whole number"), (4, "123", "seed must be a whole number"),
+    (4, 1.5, "seed must be a whole number"), (4, -1, "seed must be in"), (4, 2**32 - 2, r"the last seed \(seed \+ n - 1\)"),
+])
+def test_store_samples_refuse_bad_counts_and_seeds(n, seed, match):
+    store = RunStore("/nonexistent-store")
+    for call in (lambda: store.samples(FAKE_RUN, n, seed=seed), lambda: store.oracle_samples(("k",), ORACLE, (2,), n, seed),
+                 lambda: store._draw(ORACLE, (2,), n, seed=seed)):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: square_grid(2, 4.7), "size must be a whole number"), (lambda: square_grid(2, 1), "size must be >= 2"),
+    (lambda: square_grid(math.inf, 5), "extent must be a finite number"), (lambda: square_grid(NAN, 5), "extent"),
+    (lambda: square_grid(0.0, 5), "extent must lie in"),
+    (lambda: pushforward_field(None, ROTATE, ROTATE.params_at(0.5), 0.5, torch.zeros(4, 3, dtype=torch.float64)),
+     r"grid must be points of the plane, shape \(G, 2\), got \(4, 3\)"),
+    (lambda: log_densities(None, ROTATE, ROTATE.params_at(0.5), 0.5, torch.zeros(0, 2, dtype=torch.float64)), "grid"),
+    (lambda: model_field(ORACLE, None, POINTS, torch.zeros(0, 2), 0.5), "samples must be a batch"),
+    (lambda: model_field(ORACLE, None, POINTS, torch.tensor([[NAN, 0.0]]), 0.5), "samples contains NaN"),
+    (lambda: noise_report(ROTATE, ROTATE.params_at(0.5), torch.zeros(0, 2), 0.5, torch.zeros(3, 0, 2)), "x0 must be"),
+    (lambda: noise_report(ROTATE, ROTATE.params_at(0.5), POINTS, 0.5, torch.zeros(0, 5, 2)), "noise must be a batch"),
+    (lambda: noise_report(ROTATE, ROTATE.params_at(0.5), POINTS, 0.5, torch.full((2, 5, 2), INF)), "noise contains"),
+    (lambda: noise_report(ROTATE, ROTATE.params_at(0.5), POINTS, 1.7e308, 8 * noise_draws((5, 2), 2, 0)),
+     r"x0 \+ sigma n at sigma = 1.7e\+308 contains NaN or infinite values"),
+    (lambda: noise_draws((2,), 0, 0), "n_draws must be >= 1"), (lambda: noise_draws((2,), 2, 1.5), "seed"),
+    (lambda: sampler_report(ORACLE, range(4), POINTS.float(), POINTS.float(), n_trajectories=-1), "n_trajectories"),
+    (lambda: sampler_report(ORACLE, range(4), POINTS.float(), POINTS.float(), n_projections=0), "n_projections"),
+    (lambda: sampler_report(ORACLE, range(4), POINTS.float()[:0], POINTS.float()), "reference must be a batch"),
+    (lambda: run_loss_lines(METRICS, -1), r"band \(a sigma band\) must be in \[0, 2\], got -1"),
+    (lambda: run_loss_lines(METRICS, 99), r"band \(a sigma band\) must be in \[0, 2\], got 99"),
+    (lambda: run_loss_lines(METRICS, 1.5), "band"),
+    (lambda: oracle_loss_lines(RunStore("/nonexistent-store"), ("k",), ORACLE, None, -1, 10), "band"),
+    (lambda: optimum_leak(RunStore("/nonexistent-store"), family="bogus"),
+     "family must be one of scale, translate, rotate, got 'bogus'"),
+    (lambda: network_leak(RunStore("/nonexistent-store"), family="bogus"), "family must be one of"),
+    (lambda: distance_table({"a": torch.randn(5, 2)}, {"data": torch.randn(5, 3)}),
+     r"samples and references must be points of one shape, got \{'data': \(3,\), 'a': \(2,\)\}"),
+    (lambda: overfitting_gap(ORACLE, POINTS.float(), POINTS.float(), n_per_band=0), "n_per_band must be >= 1"),
+    (lambda: overfitting_gap(ORACLE, POINTS.float(), POINTS.float(), batch_size=0), "batch_size must be >= 1"),
+    (lambda: overfitting_gap(ORACLE, POINTS.float()[:0], POINTS.float()), "data must be a batch"),
+])
+def test_lab_functions_refuse_by_name_instead_of_a_wrong_result(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# Each allocates by a count: refused before anything is allocated (each case takes milliseconds), the message
+# naming the argument, the count and the limit.
+@pytest.mark.parametrize("call,match", [
+    (lambda: sample(ORACLE, (2,), range(10**9)), "seeds holds 1,000,000,000 seeds, more than the limit of 10,000,000"),
+    (lambda: sample(ORACLE, (2,), range(10_000_001)), "seeds holds 10,000,001 seeds, more than the limit of 10,000,000"),
+    (lambda: sample(ORACLE, (3, 32, 32), range(1_000_000)), "the number of seeds = 1,000,000 would allocate 11.4 GiB"),
+    (lambda: start_noise((3, 64, 64), range(200_000), 1.0), "the number of seeds = 200,000 would allocate"),
+    (lambda: RunStore("/nonexistent-store").samples(FAKE_RUN, 10**9), "n = 1,000,000,000 would allocate"),
+    (lambda: RunStore("/nonexistent-store").samples(FAKE_RUN, 10**8), "n = 100,000,000 is more than the limit"),
+    (lambda: optimum_leak(RunStore("/nonexistent-store"), n_samples=10**9), "n_samples = 1,000,000,000 would"),
+    (lambda: sampler_report(ORACLE, range(10**9), POINTS.float(), POINTS.float()), "more than the limit of 10,000,000"),
+    (lambda: sampler_report(ORACLE, range(4), POINTS.float(), POINTS.float(), n_projections=10**9), "n_projections ="),
+    (lambda: noise_draws((2,), 10**10, 0), "n_draws = 10,000,000,000 would allocate 149.0 GiB"),
+    (lambda: square_grid(2, 10**6), "size 1,000,000 .* would allocate"),
+    (lambda: overfitting_gap(ORACLE, POINTS.float(), POINTS.float(), n_per_band=10**10), "n_per_band = 10,000,000,000"),
+])
+def test_counts_that_would_exhaust_memory_are_refused_before_allocating(call, match):
+    with pytest.raises(ValueError, match=match) as err:
+        call()
+    assert "limit" in str(err.value)
+
+
+def test_the_bound_is_one_helper_sized_in_bytes():
+    assert V.count("n", V.MAX_BYTES // 8, 8) == V.MAX_BYTES // 8
+    with pytest.raises(ValueError, match=r"n = 536,870,913 would allocate 4.0 GiB, more than the limit of 4 GiB"):
+        V.count("n", V.MAX_BYTES // 8 + 1, 8)
+    assert len(sample(ORACLE, (2,), range(2), num_steps=1)) == 2
+
+
+def test_a_whole_float_n_train_trains():
+    from scoreaug_lab.train.loop import TrainConfig, train
+    state = train(TrainConfig(n_train=16.0, n_heldout=10.0, steps=2, batch_size=8.0, progress=False,
+                              model_kwargs=dict(width=8, depth=1, fourier_features=2)))
+    assert state.step == 2
+
+
+# --- issue 21: no control of any widget can be wedged ----------------------------------------------------------
+def _widgets():
+    """One of each widget, the cheapest (no training: the optima), with a probe control to move after an attack
+    (and a second one for when the probe is the control attacked)."""
+    from scoreaug_lab import widgets as Wd
+    return {
+        "ImageTransformExplorer": (lambda tmp: Wd.ImageTransformExplorer(data="digits", digits_size=8,
+                                                                         cifar_path=False, n_train=4),
+                                   ("noise_seed", "sigma")),
+        "PointTransformExplorer": (lambda tmp: Wd.PointTransformExplorer(n_points=32), ("noise_seed", "sigma")),
+        "ScoreFieldExplorer": (lambda tmp: Wd.ScoreFieldExplorer(grid_size=3, density_size=3, n_samples=5),
+                               ("show_density", "sigma")),
+        "SamplerExplorer": (lambda tmp: Wd.SamplerExplorer(n_samples=8, n_trajectories=1, steps=2, n_reference=50,
+                                                               max_samples=16, max_steps=4),
+                            ("seed", "sigma_max")),
+        "OverfittingExplorer": (lambda tmp: Wd.OverfittingExplorer(denoiser="optimum", sizes=(8, 16), n_samples=16,
+                                                                   store_dir=tmp, background=False),
+                                ("band", "n_train")),
+        "LeakageExplorer": (lambda tmp: Wd.LeakageExplorer(denoiser="optimum", n_train=32, n_samples=32, n_draws=2,
+                                                           store_dir=tmp, background=False), ("amount", "pair")),
+    }
+
+
+BAD_VALUES = [None, NAN, INF, "not a value", 10**9, (1,)]
+
+
+def _another(control):
+    """A valid value of `control` other than its own."""
+    import ipywidgets as W
+    if isinstance(control, W.Checkbox):
+        return not control.value
+    if isinstance(control, (W.IntSlider, W.FloatSlider)):
+        step = control.step
+        return control.value + step if control.value + step <= control.max else control.value - step
+    values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+    return next(v for v in values if v != control.value)
+
+
+@pytest.mark.parametrize("widget", list(_widgets()))
+def test_no_control_of_any_widget_can_be_wedged(tmp_path, widget):
+    """Every control of every widget given None, NaN, inf, a string, a number off its scale or a tuple: it keeps its
+    last good value (a bounded slider may take its nearest end, a good value), said in the status line or by a
+    TraitError, and moving another control then works (6 of 7 widgets refused every change after sigma = None)."""
+    import ipywidgets as W
+    from traitlets import TraitError
+    make, probes = _widgets()[widget]
+    app = make(tmp_path)
+    for name, control in app.controls.items():
+        probe = app.controls[probes[0] if name != probes[0] else probes[1]]
+        for bad in BAD_VALUES:
+            before = control.value
+            with contextlib.suppress(TraitError):
+                control.value = bad
+            clamped = isinstance(control, (W.IntSlider, W.FloatSlider)) and control.value in (control.min, control.max)
+            assert control.value == before or clamped, (name, bad, control.value)
+            kept, value = control.value, _another(probe)
+            probe.value = value
+            assert app.last_error is None and probe.value == value and control.value == kept, (name, bad, app.last_error)

@@ -129,6 +129,29 @@ def test_samples_of_a_stored_run_are_saved_in_its_folder(tmp_path, monkeypatch):
     assert store.samples_path(run, 16, seed=1) != path and store.samples_path(run, 17) != path
 
 
+@pytest.mark.parametrize("damage", ["nan", "inf", "garbage", "truncated", "a pickle", "integers"])
+def test_a_damaged_samples_file_is_drawn_again(tmp_path, damage):
+    """The saved samples are what sampling.sample draws from those seeds; a file of NaN, an unreadable one or
+    one holding something else is drawn again (and saved again), never returned or raised."""
+    config = toy_config("noaug", seed=2, size="test")
+    store = RunStore(tmp_path)
+    run = store.get_many([config], progress=False)[0]
+    x = store.samples(run, 16, seed=5)
+    assert torch.equal(x, store._draw(run.model, (2,), 16, seed=5))              # oracle: the seeds' own samples
+    path = store.samples_path(run, 16, seed=5)
+    if damage in ("nan", "inf", "integers"):
+        torch.save({"nan": torch.full((16, 2), float("nan")), "inf": torch.full((16, 2), float("inf")),
+                    "integers": torch.zeros(16, 2, dtype=torch.long)}[damage], path)
+    elif damage == "a pickle":
+        import pickle
+        path.write_bytes(pickle.dumps(("not", "samples")))
+    else:
+        path.write_bytes(b"garbage" if damage == "garbage" else path.read_bytes()[:100])
+    again = RunStore(tmp_path).samples(run, 16, seed=5)
+    assert torch.equal(again, x)
+    assert torch.equal(torch.load(path, weights_only=True), x)                    # and saved again
+
+
 def test_a_partial_run_resumes_to_the_same_weights(tmp_path):
     config = toy_config("scoreaug", seed=1, size="test", ckpt_every=20)
     whole = RunStore(tmp_path / "whole").get(config)

@@ -151,6 +151,9 @@ def denoising_loss_by_band(model, data: torch.Tensor, bands=None, n_per_band: in
                            sigma_data: float | None = None, device=None) -> list[dict]:
     """EDM-weighted denoising loss lambda(sigma) ||D(x0 + sigma n; sigma) - x0||^2 (per-dimension mean)
     of `model` on `data`, per noise band. Fixed seed: the same noises for training and held-out sets."""
+    data = V.batch("data", data)
+    n_per_band = V.count("n_per_band", n_per_band, 4 * data[0].numel() + 16)   # a probe: its noise, sigma, index
+    batch_size = V.integer("batch_size", batch_size, 1)
     bands = bands or sigma_bands()
     model = as_denoiser(model)
     device = device or model.device

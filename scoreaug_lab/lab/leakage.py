@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import validation as V
 from ..diffusion import get_variant
 from ..evaluate.metrics import projected_quantiles, sliced_w2
 from ..optima import variant_optimum
@@ -46,6 +47,7 @@ REFERENCES = ("data", "transformed", "augmented")
 SET_LABELS = {"unconditioned": "without omega", "conditioned_0": "with omega, omega = 0",
               "conditioned_T": "with omega, omega = omega_T"}
 REF_LABELS = {"data": "to the data", "transformed": "to T(data)", "augmented": "to the augmented data"}
+N_PROJECTIONS = 256    # directions of the sliced distances (metrics.projected_quantiles' default)
 START_NOISE = {"matched": "as in training (T(noise) for noisy space)", "plain": "plain noise"}
 
 
@@ -68,6 +70,17 @@ def leak_families(transforms=None) -> dict:
         if len(build_sampler(spec, "points").transforms) != 1:
             raise ValueError(f"each leakage transform spec must hold one transform, got {spec!r}")
     return dict(transforms)
+
+
+def family_spec(transforms, family: str) -> str:
+    """The spec of transform family `family` among `leak_families(transforms)`, else ValueError naming the choices."""
+    families = leak_families(transforms)
+    return families[V.choice("family", family, tuple(families))]
+
+
+def check_n_samples(n_samples) -> int:
+    """n_samples within MAX_BYTES: each sample costs its points and one row of projections in each of the sets."""
+    return V.count("n_samples", n_samples, len(SETS) * 8 * (N_PROJECTIONS + 2))
 
 
 def leak_configs(pair: str, spec: str, data: str = "toy:moons", n_train: int = 256, aug_prob: float = 1.0,
@@ -189,9 +202,12 @@ def distance_table(samples: dict, references: dict, seed: int = 0, tables: dict 
     """{set: {reference: exact sliced W2}}: one quantile table per point set (`tables` may hold some by name,
     computed before with the same seed), then every pair."""
     tables = dict(tables or {})
+    shapes = {name: tuple(x.shape[1:]) for name, x in {**references, **samples}.items()}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f"samples and references must be points of one shape, got {shapes}")
     for name, x in {**references, **samples}.items():
         if name not in tables:
-            tables[name] = projected_quantiles(x, seed=seed)                  # (N, P) sorted projections
+            tables[name] = projected_quantiles(x, N_PROJECTIONS, seed)                # (N, P) sorted projections
     return {s: {r: sliced_w2(tables[s], tables[r]) for r in references} for s in samples}
 
 
@@ -201,7 +217,8 @@ def _fixed_tables(store, setting: LeakSetting, points: dict, n_samples: int, see
     keys = {"unconditioned": (*setting.models["unconditioned"][2], n_samples),
             "conditioned_0": (*setting.models["conditioned_0"][2], n_samples),
             "data": setting.data_id, "augmented": (*setting.data_id, setting.spec, setting.sampler.p)}
-    return {name: store.memo(("quantiles", key, seed), lambda name=name: projected_quantiles(points[name], seed=seed))
+    return {name: store.memo(("quantiles", key, seed),
+                             lambda name=name: projected_quantiles(points[name], N_PROJECTIONS, seed))
             for name, key in keys.items()}
 
 
@@ -227,6 +244,7 @@ def measure_leak(store, setting: LeakSetting, n_samples: int = 500, start_noise:
                  seed: int = 0) -> LeakResult:
     """Sample the three sets, build the references (augmented draw and projections from `seed`) and the
     distance table; memoised per setting, so revisiting one is instant."""
+    n_samples = check_n_samples(n_samples)
     matched = starts_from_transformed_noise(setting, start_noise)
     key = ("leak", setting.data_id, setting.spec, setting.sampler.p, setting.name, _params_key(setting.params),
            tuple(m[2] for m in setting.models.values()), n_samples, matched, seed)
@@ -246,7 +264,7 @@ def measure_leak(store, setting: LeakSetting, n_samples: int = 500, start_noise:
 def optimum_leak(store, pair: str = "clean", family: str = "scale", amount: float = 1.0, transforms=None,
                  n_samples: int = 500, start_noise: str = "matched", seed: int = 0, **setting) -> LeakResult:
     """The leak of the closed-form optima of a pair (no training). setting: data, n_train, aug_prob, n_draws."""
-    spec = leak_families(transforms)[family]
+    spec, n_samples = family_spec(transforms, family), check_n_samples(n_samples)
     return measure_leak(store, optimum_setting(store, pair, spec, amount, seed=seed, **setting), n_samples,
                         start_noise, seed)
 
@@ -256,13 +274,13 @@ def network_leak(store, pair: str = "clean", family: str = "scale", amount: floa
                  **config) -> LeakResult:
     """The leak of the two toy networks of a pair (`leak_configs(..., **config)`, trained once by the store;
     progress(step, total) while training)."""
-    spec = leak_families(transforms)[family]
+    spec, n_samples = family_spec(transforms, family), check_n_samples(n_samples)
     runs = [store.get(c, progress) for c in leak_configs(pair, spec, seed=seed, **config)]
     return measure_leak(store, run_setting(*runs, family, amount), n_samples, start_noise, seed)
 
 
 __all__ = ["LEAK_TRANSFORMS", "PAIRS", "PAIR_LABELS", "SETS", "REFERENCES", "SET_LABELS", "REF_LABELS", "START_NOISE",
-           "pair_variants", "leak_families", "leak_configs",
+           "pair_variants", "leak_families", "family_spec", "check_n_samples", "leak_configs",
            "LeakSetting", "optimum_setting", "run_setting", "starts_from_transformed_noise", "sample_sets",
            "reference_sets", "distance_table", "leak_of", "LeakResult", "measure_leak", "optimum_leak",
            "network_leak"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .. import validation as V
 from ..data import load_data
 from ..diffusion import get_variant
 from ..evaluate.metrics import memorisation, overfitting_gap
@@ -101,9 +102,15 @@ class LossLines:
         return self.heldout[-1] - self.train[-1] if self.train else None
 
 
+def check_band(band, n_bands: int | None) -> int:
+    """`band` as an index of n_bands sigma bands (None: not known yet), else ValueError naming the choices."""
+    return V.integer("band (a sigma band)", band, 0, None if n_bands is None else n_bands - 1)
+
+
 def run_loss_lines(metrics: list, band: int) -> LossLines:
     """The eval lines of a run's metrics.jsonl for sigma band `band` (empty without --eval-every)."""
     evals = [m for m in metrics if "eval" in m]
+    band = check_band(band, min((len(m["eval"]) for m in evals), default=None))
     return LossLines([m["step"] for m in evals], [m["eval"][band]["train"] for m in evals],
                      [m["eval"][band]["heldout"] for m in evals])
 
@@ -111,8 +118,10 @@ def run_loss_lines(metrics: list, band: int) -> LossLines:
 def oracle_loss_lines(store, key: tuple, model, data, band: int, last_step: int, seed: int = 0) -> LossLines:
     """An oracle does not train: its loss (metrics.overfitting_gap, 256 probes per band) as a flat line
     from step 0 to `last_step`."""
+    band = check_band(band, None)
     rows = store.memo(("oracle_gap", *key, seed), lambda: overfitting_gap(model, data.train, data.heldout,
                                                                          n_per_band=256, seed=seed))
+    band = check_band(band, len(rows))
     return LossLines([0, int(last_step)], [rows[band]["train"]] * 2, [rows[band]["heldout"]] * 2)
 
 
@@ -140,5 +149,6 @@ class MemorisationCurve:
         return dict(zip(self.sizes(group), self.memorised(group)))
 
 
-__all__ = ["CURVE_DENOISERS", "N_HELDOUT", "data_key", "stored_data", "oracle_draws", "toy_oracle", "MemorisationPoint",
+__all__ = ["CURVE_DENOISERS", "N_HELDOUT", "check_band", "data_key",
+           "stored_data", "oracle_draws", "toy_oracle", "MemorisationPoint",
            "memorisation_point", "LossLines", "run_loss_lines", "oracle_loss_lines", "MemorisationCurve"]

@@ -18,6 +18,7 @@ parameter row (1, n_params), `noise_report` returns
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,10 +38,10 @@ JENSEN_NOTE = (" | T is non-linear: E[T x0 | T y] = E[T x0 | y] differs from T E
 
 def noise_draws(shape, n_draws: int, seed: int) -> torch.Tensor:
     """(n_draws, *shape) float64 white noise, the same for the same (shape, n_draws, seed)."""
-    if n_draws < 1:
-        raise ValueError(f"n_draws must be >= 1, got {n_draws}")
-    g = torch.Generator().manual_seed(10_007 * int(seed) + 1)
-    return torch.randn((int(n_draws), *shape), generator=g, dtype=torch.float64)
+    shape = tuple(V.integer("shape", n, 1) for n in shape)
+    n_draws = V.count("n_draws", n_draws, 8 * math.prod(shape))
+    g = torch.Generator().manual_seed(10_007 * V.seed("seed", seed) + 1)
+    return torch.randn((n_draws, *shape), generator=g, dtype=torch.float64)
 
 
 def transform_for(kind: str, name: str, sampler=None):
@@ -161,17 +162,20 @@ def noise_report(transform, params, x0: torch.Tensor, sigma: float, noise: torch
     denoiser: None, "noisy", "clean" (then `train` (N, *S) is needed) or a model (`sampler` when it reads omega)."""
     sigma = V.number("sigma", sigma, 0, low_open=True)
     params = transform.check_params(torch.as_tensor(params, dtype=torch.float64).reshape(1, -1), 1)
-    x0 = x0.double()
+    x0 = V.batch("x0", x0).double()
+    V.batch("noise", noise)
     if noise.ndim != x0.ndim + 1 or tuple(noise.shape[1:]) != tuple(x0.shape):
         raise ValueError(f"noise must be (K, *x0.shape) = (K, {tuple(x0.shape)}), got {tuple(noise.shape)}")
     noise = noise.double()
     batch, k = x0.shape[0], noise.shape[0]
     # T(x0) and T(x0 + sigma n_k) for every draw in one call
     stacked = torch.cat([x0, (x0.unsqueeze(0) + sigma * noise).reshape(-1, *x0.shape[1:])])
+    V.finite_tensor(f"x0 + sigma n at sigma = {sigma:g}", stacked)
     mapped = transform.apply(stacked, params.expand(stacked.shape[0], -1))
     t_x0, t_noisy = mapped[:batch], mapped[batch:].reshape(k, *x0.shape)
     noisy = x0 + sigma * noise[0]
     effective = (t_noisy - t_x0.unsqueeze(0)) / sigma
+    V.finite_tensor(f"the effective noise (T(x0 + sigma n) - T(x0)) / sigma at sigma = {sigma:g}", effective)
     if denoiser is None:
         equivariance, note = None, "no denoiser"
     elif isinstance(denoiser, str):

@@ -51,9 +51,11 @@ def sampler_report(model, seeds, reference: torch.Tensor, train: torch.Tensor, n
     """Sample one point per seed (shape of the reference's rows) with `model` and report (see SamplerReport).
     reference (M, d) fresh data, train (N, d) the training points."""
     settings = check_settings(num_steps, sigma_min, sigma_max, rho, method, churn)
-    seeds = list(seeds)
+    reference = V.batch("reference", reference)
+    seeds = V.seeds("seeds", seeds, 8 * reference[0].numel())     # the float64 start noise, checked first
+    n_traj = min(V.integer("n_trajectories", n_trajectories, 0), len(seeds))
+    V.count("n_projections", n_projections, 8 * (len(seeds) + len(reference) + reference[0].numel()))
     model = as_denoiser(model)
-    n_traj = min(int(n_trajectories), len(seeds))
     sigmas = edm_sigma_steps(settings["num_steps"], sigma_min, sigma_max, rho)
     x, noise = start_noise(tuple(reference.shape[1:]), seeds, sigmas[0].item(), device=model.device)
     path, state = [x[:n_traj].cpu()], None

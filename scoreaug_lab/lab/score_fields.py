@@ -27,10 +27,19 @@ from ..scores import (
 
 def square_grid(extent: float, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(axis (size,), points (size * size, 2)) float64 covering [-extent, extent]^2, x varying fastest."""
-    if size < 2 or not extent > 0:
-        raise ValueError(f"need size >= 2 and extent > 0, got {size}, {extent}")
-    axis = torch.linspace(-extent, extent, int(size), dtype=torch.float64)
+    extent = V.number("extent", extent, 0, low_open=True)
+    size = V.integer("size", size, 2)
+    V.count(f"size {size:,} (its size x size grid points)", size * size, 2 * 8)
+    axis = torch.linspace(-extent, extent, size, dtype=torch.float64)
     return axis, torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
+
+
+def plane_points(name: str, points: torch.Tensor) -> torch.Tensor:
+    """`points` if it is a finite batch (G, 2) of points of the plane, else ValueError naming it."""
+    V.batch(name, points)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"{name} must be points of the plane, shape (G, 2), got {tuple(points.shape)}")
+    return points
 
 
 def inside_image(transform, params: torch.Tensor, y: torch.Tensor, tol: float = 1e-9) -> torch.Tensor:
@@ -88,6 +97,7 @@ class PushforwardField:
 def pushforward_field(mixture, transform, params: torch.Tensor, sigma: float, grid: torch.Tensor) -> PushforwardField:
     """Data score, push-forward terms and the independent check at the grid points (G, 2), params (1, n_params)."""
     sigma = V.number("sigma", sigma, 0, low_open=True)
+    grid = plane_points("grid", grid)
     params = transform.check_params(torch.as_tensor(params, dtype=torch.float64).reshape(1, -1), 1)
     valid = inside_image(transform, params, grid)
     transported, volume, check = (torch.full_like(grid, float("nan")) for _ in range(3))
@@ -104,6 +114,7 @@ def pushforward_field(mixture, transform, params: torch.Tensor, sigma: float, gr
 def log_densities(mixture, transform, params: torch.Tensor, sigma: float, grid: torch.Tensor):
     """(log p_sigma, log p_Y) at the grid points (G, 2), (G,) each; log p_Y is NaN outside T's image."""
     sigma = V.number("sigma", sigma, 0, low_open=True)
+    grid = plane_points("grid", grid)
     params = transform.check_params(torch.as_tensor(params, dtype=torch.float64).reshape(1, -1), 1)
     valid = inside_image(transform, params, grid)
     pushed = torch.full((grid.shape[0],), float("nan"), dtype=torch.float64)
@@ -132,6 +143,7 @@ def model_field(model, mixture, grid: torch.Tensor, samples: torch.Tensor, sigma
     """The model's score at the grid points (G, 2) and its relative RMS error against the mixture's score at the
     noisy samples (S, 2); one model call (omega = None: the identity)."""
     sigma = V.number("sigma", sigma, 0, low_open=True)
+    grid, samples = plane_points("grid", grid), plane_points("samples", samples)
     model = as_denoiser(model)
     points = torch.cat([grid, samples]).double()
     sig = torch.full((points.shape[0],), sigma, device=model.device)
@@ -142,5 +154,5 @@ def model_field(model, mixture, grid: torch.Tensor, samples: torch.Tensor, sigma
     return ModelField(scores[:grid.shape[0]], error)
 
 
-__all__ = ["square_grid", "inside_image", "independent_check", "PushforwardField", "pushforward_field",
+__all__ = ["square_grid", "plane_points", "inside_image", "independent_check", "PushforwardField", "pushforward_field",
            "log_densities", "ModelField", "model_field"]

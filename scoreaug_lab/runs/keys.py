@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from ..paths import project_root
-from ..train.config import TrainConfig
+from ..train.config import TrainConfig, canonical
 
 ENV_RUNS = "SCOREAUG_RUNS"
 ENV_FORBID = "SCOREAUG_FORBID_TRAINING"
@@ -46,10 +46,12 @@ def digest(value) -> str:
 
 
 def config_key(config: TrainConfig) -> str:
-    """A readable, stable folder name for a configuration: <data>_<variant>_n<n_train>_<10 hex digits>."""
-    fields = {k: v for k, v in config.to_dict().items() if k not in KEY_EXCLUDES}
-    data = "".join(c if c.isalnum() else "-" for c in config.data)
-    return f"{data}_{config.variant}_n{config.n_train}_{digest(fields)}"
+    """A readable, stable folder name for a configuration: <data>_<variant>_n<n_train>_<10 hex digits>. The values
+    are made canonical first (train.config.canonical): weight_decay=0 and 0.0, or a numpy int and an int, give
+    one key."""
+    fields = {k: v for k, v in canonical(config.to_dict()).items() if k not in KEY_EXCLUDES}
+    data = "".join(c if c.isalnum() else "-" for c in str(fields["data"]))
+    return f"{data}_{fields['variant']}_n{fields['n_train']}_{digest(fields)}"
 
 
 __all__ = ["ENV_RUNS", "ENV_FORBID", "DEFAULT_ROOT", "KEY_EXCLUDES", "project_root", "default_root", "TrainingForbidden",

@@ -58,8 +58,9 @@ class TrainConfig:
     preset: str = ""             # the preset this run started from (a label; the values are above)
 
     def __post_init__(self):
-        """Resolve model="auto" and transforms="auto" by data kind (left alone for an unknown spec,
-        which `validate` reports)."""
+        """One form per value (`canonical`); resolve model="auto" and transforms="auto" by data kind (left
+        alone for an unknown spec, which `validate` reports)."""
+        self.__dict__.update(canonical(self.__dict__))
         try:
             kind = data_kind(self.data)
         except ValueError:
@@ -73,7 +74,8 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Every field checked where it enters: finite numbers in range, seeds that do not alias, a usable
-        run folder; one ValueError naming the field."""
+        run folder; one ValueError naming the field. Values set since construction are made canonical first."""
+        self.__dict__.update(canonical(self.__dict__))
         get_variant(self.variant)
         kind = data_kind(self.data)
         parse_transforms(self.transforms, kind)  # a typo (or an empty list) fails even when unused
@@ -115,6 +117,29 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
+def _as_float(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:   # validate() names it
+            return value
+    return value
+
+
+_COERCE = {"float": _as_float,
+           "int": lambda v: int(v) if isinstance(v, float) and v.is_integer() else v,
+           "bool": lambda v: bool(v) if type(v) is int and v in (0, 1) else v}
+FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(TrainConfig)}   # declared types, as written
+
+
+def canonical(values: dict) -> dict:
+    """TrainConfig field values in one form each, so that equal configs are equal dicts (and share a run-store
+    key): numpy scalars as Python numbers (also inside model_kwargs), an int in a float field as a float
+    (weight_decay=0 -> 0.0), a whole float in an int field as an int (n_train=64.0 -> 64), 0 or 1 in a bool
+    field as a bool. Other values stay as they are, for validate() to judge. Keys that are not fields pass."""
+    return {k: _COERCE.get(FIELD_TYPES.get(k), lambda v: v)(V.plain(v)) for k, v in values.items()}
+
+
 # Fields that may differ between a run and its resumption; all others must match the checkpoint.
 RESUMABLE_CHANGES = {"steps", "out", "progress", "device", "ckpt_every", "log_every", "eval_every", "amp",
                      "compile", "channels_last", "preset"}
@@ -133,4 +158,4 @@ def check_resumable(saved: dict, config: TrainConfig) -> None:
                          "use the same options, a new --out, or --fresh to start over")
 
 
-__all__ = ["TrainConfig", "check_resumable", "RESUMABLE_CHANGES", "DEFAULT_MODELS", "DEFAULT_TRANSFORMS"]
+__all__ = ["TrainConfig", "canonical", "check_resumable", "RESUMABLE_CHANGES", "DEFAULT_MODELS", "DEFAULT_TRANSFORMS"]
