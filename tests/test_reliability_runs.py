@@ -172,6 +172,79 @@ def test_kill_9_mid_run_resumes_bit_for_bit(tmp_path, straight):
     assert [m["step"] for m in read_metrics(out)] == [m["step"] for m in read_metrics(reference)]
 
 
+HOLDER = ("import json, sys\n"
+          "from scoreaug_lab.runs.store import RunStore\n"
+          "from scoreaug_lab.train.config import TrainConfig\n"
+          "RunStore(sys.argv[1]).get(TrainConfig.from_dict(json.loads(sys.argv[2])))\n")
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("release", ["SIGCONT", "SIGKILL"])
+def test_a_request_waiting_on_a_paused_trainer_says_whom_it_waits_for(tmp_path, monkeypatch, release):
+    """A process training a run is stopped (Ctrl-Z, a stopped kernel) while it holds the folder; a second request
+    says at once, and again every SAY_EVERY_S (not at every poll), which PID holds which run; once the holder
+    resumes (SIGCONT) or dies (SIGKILL), the request goes on and returns the finished run."""
+    import threading
+
+    import scoreaug_lab.runs.store as store_module
+    import scoreaug_lab.runs.waiting as waiting
+    from scoreaug_lab.runs.store import RunStore, config_key
+    config = TrainConfig(**{**SMALL, "steps": 600, "log_every": 50, "ckpt_every": 100})
+    key, lock = config_key(config), tmp_path / config_key(config) / ".lock"
+    env = {k: v for k, v in os.environ.items() if k != "SCOREAUG_FORBID_TRAINING"} | {"OMP_NUM_THREADS": "1"}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), json.dumps(config.to_dict())], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (lock.is_file() and lock.read_text().strip() == str(holder.pid)):
+            time.sleep(0.01)
+        os.kill(holder.pid, signal.SIGSTOP)
+        monkeypatch.setattr(waiting, "SAY_EVERY_S", 1.0)
+        monkeypatch.setattr(store_module, "BUSY_POLL_S", 0.1)
+        said, got = [], {}
+        waiter = threading.Thread(target=lambda: got.update(run=RunStore(tmp_path).get(config, say=said.append)))
+        waiter.start()
+        time.sleep(2.5)
+        assert waiter.is_alive() and 2 <= len(said) <= 4, said       # about 25 polls, 3 lines
+        assert all(f"PID {holder.pid}" in line and key in line for line in said), said
+        os.kill(holder.pid, getattr(signal, release))
+        waiter.join(180)
+        assert not waiter.is_alive() and got["run"].step == config.steps
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("entry", ["RunStore.get", "train_worker"])
+def test_a_waiting_request_says_whom_it_waits_for_on_stderr(tmp_path, monkeypatch, capsys, entry):
+    """Both waiting loops (a request in this process, a pool's worker) name the holder and the run on stderr by
+    default, and go on once the folder is free."""
+    import threading
+
+    import scoreaug_lab.runs.waiting as waiting
+    from scoreaug_lab.runs.store import RunStore, config_key
+    from scoreaug_lab.runs.workers import train_worker
+    monkeypatch.setattr(waiting, "SAY_EVERY_S", 0.5)
+    for module in ("store", "workers"):
+        monkeypatch.setattr(f"scoreaug_lab.runs.{module}.BUSY_POLL_S", 0.05)
+    config = TrainConfig(**{**SMALL, "steps": 4})
+    key = config_key(config)
+    holder = RunFolder(tmp_path / key).open()      # as if a paused process of this PID held it
+    request = {"RunStore.get": lambda: RunStore(tmp_path).get(config),
+               "train_worker": lambda: train_worker(config.to_dict(), str(tmp_path / key), "cpu")}[entry]
+    waiter = threading.Thread(target=request)
+    try:
+        waiter.start()
+        time.sleep(2.5)
+        assert waiter.is_alive()
+    finally:
+        holder.close()
+    waiter.join(60)
+    err = capsys.readouterr().err
+    assert not waiter.is_alive() and load_checkpoint(tmp_path / key / "checkpoint.pt")["step"] == 4
+    assert f"waiting for run {key}: PID {os.getpid()} is training it" in err and 2 <= err.count("waiting for") <= 6
+
+
 def test_a_diverging_loss_stops_with_its_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
     import scoreaug_lab.train.loop as training
     real, calls = training.diffusion_loss, {"n": 0}

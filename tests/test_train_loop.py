@@ -52,6 +52,43 @@ def test_interrupted_loop_keeps_last_completed_step(tmp_path):
     assert _equal_dicts(_weights(tmp_path / "run")[0], _weights(tmp_path / "straight")[0])
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_an_exception_inside_a_step_never_saves_that_step_under_the_last_label(tmp_path, monkeypatch, capsys, error):
+    """An optimiser post-hook raises at step 13, after optimizer.step() (not a deferred SIGINT): the checkpoint
+    left is what a run stopped cleanly at its label step holds (weights and generators), and resuming it gives the
+    straight run bit for bit."""
+    from scoreaug_lab.train.loop import Trainer
+    real_init = Trainer.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        calls = []
+
+        def hook(optimizer, hook_args, hook_kwargs):
+            calls.append(1)
+            if len(calls) == 13:
+                raise error("raised by an optimiser hook after step 13's update")
+        self.optimizer.register_step_post_hook(hook)
+
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "__init__", init)
+        with pytest.raises(error):
+            train(TrainConfig(**SMALL, out=str(run)))
+    torn = load_checkpoint(run / "checkpoint.pt")
+    assert torn["step"] == 10                    # the last checkpoint; steps 11 and 12 are trained again
+    if error is KeyboardInterrupt:
+        assert "stopped inside step 13: its half-done state is not saved" in capsys.readouterr().out
+    train(TrainConfig(**{**SMALL, "steps": 10}, out=str(tmp_path / "clean")))
+    clean = load_checkpoint(tmp_path / "clean" / "checkpoint.pt")
+    assert all(_equal_dicts(torn[k], clean[k]) for k in ("model", "ema"))
+    assert torch.equal(torn["generator"], clean["generator"])
+    train(TrainConfig(**SMALL, out=str(run)))
+    train(TrainConfig(**SMALL, out=str(tmp_path / "straight")))
+    (m1, e1, o1), (m2, e2, o2) = _weights(run), _weights(tmp_path / "straight")
+    assert _equal_dicts(m1, m2) and _equal_dicts(e1, e2) and all(_equal_dicts(o1[k], o2[k]) for k in o1)
+
+
 def test_training_moves_the_denoiser_towards_the_true_one(tmp_path):
     """Against the closed-form mixture denoiser (the oracle), the error falls during training."""
     cfg = TrainConfig(**{**SMALL, "n_train": 2000, "steps": 300, "batch_size": 64, "eval_every": 150,

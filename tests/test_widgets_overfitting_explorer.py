@@ -107,6 +107,42 @@ def test_overfitting_shows_training_errors_in_the_status_line(tmp_path):
     assert app.last_error is None and app.state["memorised_fraction"] > 0.95
 
 
+def test_n_train_set_to_none_keeps_its_value_and_wedges_nothing(tmp_path):
+    from traitlets import TraitError
+    app = _overfit(tmp_path, denoiser="optimum", sizes=(8, 16), n_train=16)
+    with pytest.raises(TraitError, match="None is not one of the choices"):
+        app.controls["n_train"].value = None
+    assert app.controls["n_train"].value == 16
+    app.controls["band"].value = 0
+    assert app.last_error is None and app.state["n_train"] == 16 and app.controls["band"].value == 0
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_failed_training_is_tried_again_when_asked_again(tmp_path, monkeypatch, background):
+    """A full disk while a setting trains: the status line says so, and that asking again retries; once there is
+    room, asking again trains it (the widget used to show "No space left" for that setting until re-created)."""
+    app = _overfit(tmp_path, denoiser="optimum", sizes=(8, 16), n_train=8, steps=20, background=background)
+    real_get, full = app.store.get, [True]
+
+    def get(config, progress=None, **kwargs):
+        if full[0]:
+            raise OSError(28, "No space left on device")
+        return real_get(config, progress, **kwargs)
+
+    monkeypatch.setattr(app.store, "get", get)
+    app.controls["denoiser"].value = "network"
+    app.wait(120)
+    assert "No space left on device" in app.last_error and "ask for it again to retry" in app.last_error
+    assert app.controls["denoiser"].value == ("network" if background else "optimum")   # sync: refused, kept
+    full[0] = False                                                                     # the disk was freed
+    if background:
+        app.controls["band"].value = 0                                                  # any request asks again
+        app.wait(120)
+    else:
+        app.controls["denoiser"].value = "network"
+    assert app.last_error is None and app.state["run_key"] == config_key(app.config())
+
+
 def test_bad_arguments_are_clear(tmp_path):
     with pytest.raises(ValueError, match="toy"):
         OverfittingExplorer(data="digits", store_dir=tmp_path)

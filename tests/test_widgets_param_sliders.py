@@ -3,7 +3,7 @@ explorers too."""
 import pytest
 
 from scoreaug_lab.widgets import ImageTransformExplorer, OverfittingExplorer, SamplerExplorer, ScoreFieldExplorer
-from scoreaug_lab.widgets.param_sliders import round_values, typed_number, value_slider
+from scoreaug_lab.widgets.param_sliders import choice_slider, round_values, typed_number, value_slider
 
 
 def test_sliders_hold_the_values_they_are_given():
@@ -58,3 +58,17 @@ def test_a_typed_value_sets_the_slider(tmp_path, make, name, text, value, state)
     assert control.value == value and control.entry.value == f"{value:g}" and "refused" in app.status.value
     control.value = control.options[0][1]                                            # the slider moves the box
     assert control.entry.value == control.options[0][0]
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), "0.3", 0.31, -1.0])
+def test_a_selection_slider_refuses_what_is_not_a_choice_before_it_lands(bad):
+    """None as well as a value that is not an option: a TraitError, and the slider (value, index, label, box) still
+    holds its last good value (ipywidgets took None, then failed to move the index: the slider held None)."""
+    from traitlets import TraitError
+    for slider in (value_slider("sigma", 0.3, 0.01, 3.0), choice_slider("n_train", (8, 16), 16)):
+        before = (slider.value, slider.index, slider.label, slider.entry.value)
+        with pytest.raises(TraitError, match="None is not one of the choices" if bad is None else "not found"):
+            slider.value = bad
+        assert (slider.value, slider.index, slider.label, slider.entry.value) == before
+        slider.value = slider.options[0][1]                                       # and it still moves
+        assert slider.index == 0 and slider.entry.value == slider.options[0][0]

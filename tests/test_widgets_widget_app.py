@@ -23,6 +23,38 @@ def test_invalid_values_are_refused_and_the_widget_stays_usable(explorer, points
     assert points.state["title"].startswith("tanh: k = 1.5")
 
 
+def test_a_slider_set_to_none_keeps_its_value_and_wedges_nothing(explorer, points):
+    """Issue 21's case: sigma = None used to raise after the slider already held None, and every later change of
+    any other control was refused until sigma was reset by hand."""
+    for app in (explorer, points):
+        set_values(app, sigma=0.3, noise_seed=0)
+        with pytest.raises(TraitError, match="None is not one of the choices"):
+            app.controls["sigma"].value = None
+        assert app.controls["sigma"].value == 0.3 and app.controls["sigma"].label == "0.3"
+        app.controls["noise_seed"].value = 1
+        assert app.last_error is None and app.state["sigma"] == 0.3 and app.controls["noise_seed"].value == 1
+
+
+def test_hold_is_all_or_nothing(points):
+    """Several controls set at once: one unusable value (None in a dropdown, NaN in a slider, a value the update
+    refuses) or an error inside the block puts every control back; the status line names them."""
+    set_values(points, transform="rotate", angle=20.0, noise_seed=0)
+    for bad in ({"transform": None}, {"angle": float("nan")}):
+        with points.hold():
+            points.controls["noise_seed"].value = 5
+            for name, value in bad.items():
+                points.controls[name].value = value
+        assert "refused" in points.status.value and "kept" in points.last_error and "noise_seed=0" in points.last_error
+        assert (points.value("transform"), points.value("angle"), points.value("noise_seed")) == ("rotate", 20.0, 0)
+    with pytest.raises(TraitError):
+        with points.hold():
+            points.controls["noise_seed"].value = 6
+            points.controls["sigma"].value = None
+    assert points.value("noise_seed") == 0 and points.value("sigma") == 0.3
+    set_values(points, noise_seed=7, angle=25.0)                                     # and it still works
+    assert points.status.value == "" and points.state["title"].startswith("rotate: θ = 25°")
+
+
 def _boxes(widget):
     """Every box below `widget` (depth first)."""
     import ipywidgets as W

@@ -17,7 +17,7 @@ import torch
 
 from ..data import data_kind
 from ..train.config import TrainConfig
-from .folder import METRICS, RunFolderBusy
+from .folder import METRICS
 
 ENV_WORKERS = "SCOREAUG_WORKERS"      # default number of training processes (e.g. 1 per user on a JupyterHub)
 BUSY_POLL_S = 1.0        # how often a request waits on a run folder another process is training
@@ -170,15 +170,13 @@ def init_worker() -> None:
 
 
 def train_worker(config: dict, folder: str, device: str) -> int:
-    """Train (or resume) one run into `folder` (in a worker process); waits while another process holds it."""
+    """Train (or resume) one run into `folder` (in a worker process); while another process holds it, waits and
+    says so on stderr (the holder's PID and the run, at once and every ~30 s: `waiting.while_busy`)."""
     from ..train.loop import train
+    from .waiting import while_busy
     config = TrainConfig.from_dict({**config, "out": folder, "progress": False, "device": device})
-    while True:
-        try:
-            train(config, resume=True)
-            return config.steps
-        except RunFolderBusy:
-            time.sleep(BUSY_POLL_S)
+    while_busy(lambda: train(config, resume=True), folder, Path(folder).name, poll=BUSY_POLL_S)
+    return config.steps
 
 
 class JobFailed(RuntimeError):

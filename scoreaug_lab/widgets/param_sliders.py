@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import ipywidgets as W
+from traitlets import Any, TraitError, validate
 
 STYLE = {"description_width": "initial"}
 MANTISSAS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8)
@@ -74,6 +75,17 @@ class TypedSelectionSlider(W.SelectionSlider):
                             tooltip=f"type a value of {description}, then Enter")
         self.observe(self._show_label, names="label")
         self.box = W.HBox([self, self.entry], layout=W.Layout(align_items="center", overflow="visible"))
+
+    value = Any(None, help="Selected value (one of the options, never None)")
+    value.allow_none = False                   # traitlets' Any takes None whatever its arguments say
+
+    @validate("value")
+    def _validate_value(self, proposal):
+        """None is refused before it lands, as a value that is not an option is: ipywidgets would take it, then
+        fail to move the index, leaving the slider holding None (and every later update refused)."""
+        if proposal.value is None:
+            raise TraitError(f"{self.description}: None is not one of the choices; kept {self.value!r}")
+        return super()._validate_value(proposal)
 
     def _show_label(self, change) -> None:
         self.entry.value = change["new"] or ""

@@ -41,13 +41,12 @@ class RunBackedApp(WidgetApp):
                                       layout=W.Layout(display="none", width="420px"))
         self.note = W.HTML(value="")
         self._lock = threading.RLock()
-        self._failed: dict[str, str] = {}
+        self._failed: dict[str, str] = {}   # a failed background job, until the refresh that shows it
 
     def refresh(self) -> None:
         with self._lock:
             super().refresh()
 
-    # --- invalid control values -------------------------------------------------------------------
     # --- runs on demand ---------------------------------------------------------------------------
     def ensure(self, configs):
         """The runs of `configs` (a list of TrainConfig) when all are ready; otherwise train them (with the
@@ -58,9 +57,10 @@ class RunBackedApp(WidgetApp):
             self.state["pending"] = None
             return runs
         keys = [config_key(c) for c in configs]
-        for key in keys:
-            if key in self._failed:
-                raise RuntimeError(f"training {key} failed: {self._failed[key]}")
+        failed = {k: self._failed.pop(k) for k in keys if k in self._failed}
+        if failed:   # the refresh after a failed background job shows it once; asking again trains again
+            key, error = next(iter(failed.items()))
+            raise RuntimeError(f"training {key} failed: {error} (ask for it again to retry)")
         self.state["pending"] = keys
         if self.background:
             self._show_progress(0, sum(c.steps for c in configs), "queued")
@@ -68,9 +68,9 @@ class RunBackedApp(WidgetApp):
             return None
         result = train_job(self.store, configs, self._show_progress)
         self._hide_progress()
-        if isinstance(result, Exception):
-            self._failed.update({k: str(result) for k in keys})
-            raise result
+        if isinstance(result, Exception):   # shown now, not remembered: asking again trains again
+            raise RuntimeError(f"training failed: {type(result).__name__}: {result} (ask for it again to retry)") \
+                from result
         self.state["pending"] = None
         return result
 

@@ -10,7 +10,9 @@ Headless use (tests, benchmarks): set `app.controls["sigma"].value = 0.5` and re
 behind the figures) or `app.figures[...]`. An error inside an update never propagates to the notebook: it is
 shown in the widget's status line and kept in `app.last_error` (tests assert it stays None) and in the list
 `app.errors` (every error caught, so a long run of changes can be checked at its end). Several controls can be
-set with one refresh: `with app.hold(): ...`.
+set with one refresh: `with app.hold(): ...` (all or nothing: one unusable value puts every control back).
+A control never keeps a value it cannot use: None, NaN, a value that is not one of its choices or of the wrong
+type is refused (by the control itself, a TraitError, or in the status line), and its last good value stays.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import time
 import traceback
 
 import ipywidgets as W
+from traitlets import TraitError
 
 
 SLIDERS = (W.IntSlider, W.FloatSlider, W.FloatLogSlider, W.SelectionSlider)
@@ -57,6 +60,10 @@ def invalid_value(control, value) -> str | None:
         if value not in values:
             return f"{value!r} is not one of the choices"
     return None
+
+
+def _same(a, b) -> bool:
+    return a is b or a == b
 
 
 class WidgetApp:
@@ -133,21 +140,54 @@ class WidgetApp:
             change["owner"].value = change["old"]
         if change["new"] is not None and invalid_value(change["owner"], change["new"]) is None:
             self.refresh()                      # the update ran with the refused value: draw the good one again
-        self.last_error = f"ValueError: {name}: {problem}; kept {change['old']!r}"
-        self.errors.append(self.last_error)
-        self.status.value = f"<span style='color:#b00'>refused: {self.last_error}</span>"
+        self._say_refused(f"ValueError: {name}: {problem}; kept {change['old']!r}")
+
+    def _say_refused(self, error: str) -> None:
+        self.last_error = error
+        self.errors.append(error)
+        self.status.value = f"<span style='color:#b00'>refused: {error}</span>"
 
     @contextlib.contextmanager
     def hold(self, refresh: bool = True):
         """Change several controls (or their options) without a refresh per change, then one refresh
-        (refresh=False inside `update`, which is already refreshing)."""
+        (refresh=False inside `update`, which is already refreshing). All or nothing: when a value set inside
+        cannot be used (None, NaN, not a choice, refused by the update) or the block raises, every control
+        goes back to its value before the block (the status line says why)."""
         ready, self._ready = self._ready, False
+        before = {name: c.value for name, c in self.controls.items()} if ready and refresh else None
         try:
             yield
+        except BaseException:
+            if before is not None:
+                self._put_back(before)
+            raise
         finally:
             self._ready = ready
-        if ready and refresh:
+        if before is not None:
+            self._refresh_or_put_back(before)
+
+    def _refresh_or_put_back(self, before: dict) -> None:
+        changed = {n: c.value for n, c in self.controls.items() if not _same(c.value, before[n])}
+        problem = next((f"{n}: {p}" for n, v in changed.items() if (p := invalid_value(self.controls[n], v))), None)
+        if problem is None:
             self.refresh()
+            if self.last_error is None or not changed:
+                return
+            problem = f"{', '.join(changed)}: {self.last_error}"
+        self._put_back(before)
+        self.refresh()
+        self._say_refused(f"ValueError: {problem}; kept {', '.join(f'{n}={before[n]!r}' for n in changed)}")
+
+    def _put_back(self, values: dict) -> None:
+        """Set the controls to `values` without refreshing (one whose options no longer hold its value keeps
+        the one it has)."""
+        ready, self._ready = self._ready, False
+        try:
+            for name, value in values.items():
+                with contextlib.suppress(TraitError):
+                    self.controls[name].value = value
+        finally:
+            self._ready = ready
 
     def refresh(self) -> None:
         """Recompute and update every figure in place; time it; never raise into the notebook."""
