@@ -149,3 +149,27 @@ def fuzz(app, n, seed=0):
 # --- numbers ---------------------------------------------------------------------------------------------
 def _relative(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))))
+
+
+# --- real small disks ------------------------------------------------------------------------------------
+def mount_tmpfs(path, size: str, read_only: bool = False):
+    """Mount a tmpfs of `size` (e.g. '300k') at `path` (read-only when asked); a context manager that always
+    unmounts. The test is skipped, with the reason, where the machine refuses mounts (not root, a container)."""
+    import contextlib
+    import subprocess
+
+    import pytest
+
+    @contextlib.contextmanager
+    def mounted():
+        path.mkdir(parents=True, exist_ok=True)
+        options = f"size={size}" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root and mount rights): {done.stderr.strip()[:120]}")
+        try:
+            yield path
+        finally:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+    return mounted()

@@ -378,3 +378,88 @@ def test_foreign_checkpoints_are_refused_in_one_line(tmp_path, capsys, kind):
         assert expected in capsys.readouterr().err
     with pytest.raises(ValueError):
         load_run(run) if kind != "no generator" else train(TrainConfig(**{**SMALL, "steps": 8}, out=str(run)))
+
+
+# --- issue 21: a real full disk, files read back that are not what they claim -------------------------------------
+@pytest.mark.process   # mount(8)
+def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, capsys):
+    """On a real full disk torch.save raises RuntimeError ('unexpected pos'), not OSError: still a failed write."""
+    from support import mount_tmpfs
+    with mount_tmpfs(tmp_path / "mnt", "200k") as mnt:
+        folder = RunFolder(mnt / "r").open()
+        try:
+            folder.save({"step": 1, "w": torch.zeros(1000)})
+            with pytest.raises(OSError, match="No space left on device.*the previous checkpoint is intact"):
+                folder.save({"step": 2, "w": torch.zeros(100_000)})
+        finally:
+            folder.close()
+        assert load_checkpoint(mnt / "r" / "checkpoint.pt")["step"] == 1
+        assert not list((mnt / "r").glob(".checkpoint.pt.*.tmp"))
+        out = mnt / "cli"          # the same through `train`: one line, exit 1, the last checkpoint kept
+        argv = ["train", "--data", "digits:8", "--n-train", "16", "--n-heldout", "16", "--batch-size", "4",
+                "--steps", "40", "--ckpt-every", "2", "--no-progress", "--out", str(out)]
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "No space left on device" in err, err
+        step = load_checkpoint(out / "checkpoint.pt")["step"] if (out / "checkpoint.pt").exists() else 0
+        assert step < 40 and not list(out.glob(".checkpoint.pt.*.tmp"))
+
+
+def test_a_metric_log_that_is_not_text_is_named(tmp_path):
+    train(TrainConfig(**{**SMALL, "steps": 4}, out=str(tmp_path / "r")))
+    log = tmp_path / "r" / "metrics.jsonl"
+    log.write_bytes(log.read_bytes() + b"\xff\xfe not text\n")
+    with pytest.raises(ValueError, match=f"{log} is not a metric log of scoreaug-lab: not UTF-8"):
+        read_metrics(tmp_path / "r")
+    log.write_text('{"step": 2}\n[1, 2\n')
+    with pytest.raises(ValueError, match="metrics.jsonl, line 2: not a JSON record"):
+        read_metrics(tmp_path / "r")
+
+
+@pytest.mark.parametrize("damage", ["measures.json holds a list", "measures.json is not JSON",
+                                    "samples_head.pt is not a tensor file", "samples_head.pt is missing"])
+def test_reproduce_measures_a_run_again_when_its_saved_measures_are_damaged(tmp_path, damage):
+    from scoreaug_lab.reproduce.runner import MEASURES_FILE, SuiteRunner
+    from scoreaug_lab.reproduce.measures import SAMPLES_FILE
+    from scoreaug_lab.reproduce.suite import BUDGETS, build_runs, classifier_specs
+    budget = BUDGETS["smoke"]
+    spec, said = build_runs(budget)[0], []
+    runner = SuiteRunner(tmp_path / "out", [spec], classifier_specs(budget), workers=1, progress=False,
+                         log=said.append)
+    infos = {name: {"spec": s} for name, s in classifier_specs(budget).items()}
+    folder = runner.run_dir(spec)
+    folder.mkdir(parents=True)
+    good = {"key": runner.measure_key(spec, infos), "gap": 0.5}
+    (folder / MEASURES_FILE).write_text(json.dumps(good))
+    torch.save(torch.zeros(2, 1, 8, 8), folder / SAMPLES_FILE)
+    assert runner._stored_measures(spec, infos) == good and said == []       # whole: reused
+    if damage == "measures.json holds a list":
+        (folder / MEASURES_FILE).write_text("[1, 2, 3]")
+    elif damage == "measures.json is not JSON":
+        (folder / MEASURES_FILE).write_bytes(b"\xff{")
+    elif damage == "samples_head.pt is not a tensor file":
+        (folder / SAMPLES_FILE).write_bytes(b"half a file")
+    else:
+        (folder / SAMPLES_FILE).unlink()
+    assert runner._stored_measures(spec, infos) is None                      # measured again ...
+    assert len(said) == 1 and "again" in said[0] and spec.name in said[0]    # ... and said in one line
+
+
+@pytest.mark.process
+def test_four_concurrent_requesters_of_one_run_train_it_once(tmp_path):
+    """Four processes ask the store for the same missing run at once: one trains it (the others wait on its lock),
+    its log holds each step once, and its weights equal a run trained alone."""
+    config = {**SMALL, "steps": 40, "ckpt_every": 8}
+    script = ("import sys\nfrom scoreaug_lab.runs.store import RunStore\nfrom scoreaug_lab.train.config import "
+              f"TrainConfig\nrun = RunStore(sys.argv[1]).get(TrainConfig(**{config!r}))\nprint(run.step)\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "store")], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4 and [o.strip() for o, _ in outputs] == ["40"] * 4, outputs
+    (folder,) = (tmp_path / "store").iterdir()
+    steps = [m["step"] for m in read_metrics(folder)]
+    assert steps == sorted(set(steps)) and steps[-1] == 40
+    alone = tmp_path / "alone"
+    train(TrainConfig(**config, out=str(alone)))
+    assert same(weights(folder), weights(alone))

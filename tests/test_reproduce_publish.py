@@ -66,6 +66,10 @@ def test_publish_copies_the_record_and_its_provenance(tmp_path):
     shutil.copytree(COMMITTED, out)
     (tmp_path / "dest").mkdir()
     (tmp_path / "dest" / "stale.png").write_bytes(b"old figure")
+    with pytest.raises(ValueError, match="did not write"):      # not a record: a user's folder stays as it is
+        publish(out, tmp_path / "dest")
+    assert [p.name for p in (tmp_path / "dest").iterdir()] == ["stale.png"]
+    (tmp_path / "dest" / "provenance.json").write_text("{}")    # an earlier record: replaced
     dest = publish(out, tmp_path / "dest")
     for name in ("report.md", "results.json", "provenance.json"):
         assert (dest / name).is_file()

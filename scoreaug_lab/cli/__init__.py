@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .common import PROG, Parser, UsageError, _key_values  # noqa: F401 (_key_values re-exported)
+from .common import PROG, Parser, UsageError, _key_values, exit_code  # noqa: F401 (_key_values re-exported)
 from .course import add_course_parser, cmd_course
 from .data import add_data_parser, cmd_data
 from .prepare import add_prepare_parser, cmd_prepare
@@ -43,13 +43,14 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         return COMMANDS[args.command](args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as err:   # bad input: one line, exit 2
-        return _one_line(err, 2)
-    except OSError as err:                                                  # the machine (a full disk): exit 1
-        return _one_line(err, 1)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted (the last completed step is checkpointed)", file=sys.stderr)
         return 130
+    except Exception as err:    # bad input: one line, exit 2; the machine (a full disk): exit 1 (common.exit_code)
+        code = exit_code(err)
+        if code is None:        # a bug: its traceback
+            raise
+        return _one_line(err, code)
 
 
 def _one_line(err: BaseException, code: int) -> int:

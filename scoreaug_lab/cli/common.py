@@ -17,6 +17,32 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def exit_code(err: BaseException) -> int | None:
+    """The exit code of an error that ends a command in one line: 2 for bad input (an option, a file, a setting
+    such as SCOREAUG_FORBID_TRAINING), 1 for a failure of the machine (a full disk, a killed worker process);
+    None for anything else (a bug: its traceback is shown)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..runs.keys import TrainingForbidden
+    from ..runs.workers import JobFailed
+    if isinstance(err, JobFailed):
+        return err.exit_code
+    if isinstance(err, (UsageError, ValueError, TypeError, FileNotFoundError, TrainingForbidden)):
+        return 2
+    if isinstance(err, (OSError, BrokenProcessPool)):
+        return 1
+    return None
+
+
+def seeds_option(option: str, text: str) -> list[int]:
+    """parse_seeds(text), its error naming the option (e.g. '--seeds: a seed must be in [0, 4294967295], ...')."""
+    from ..sampling import parse_seeds
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise UsageError(f"{option}: {err}") from None
+
+
 def _option_value(text: str):
     """'256' -> 256, '0.1' -> 0.1, '1,2,2' -> (1, 2, 2), 'true'/'false' -> bool, else the text."""
     if "," in text:

@@ -39,11 +39,14 @@ def _add_options(p) -> None:
 def cmd_prepare(args) -> int:
     from ..course.lessons import LESSONS, get
     from ..presets import notebook_size
+    from .. import validation as V
     from ..runs.store import config_key, get_store
     from .common import UsageError
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.runs is not None:
+        V.folder_path("--runs", args.runs)     # not '' (the working directory), not a file or under one
     size = args.size or notebook_size()
     names = args.notebooks or list(LESSONS)
     lessons = [get(name, size) for name in names]      # a clear error for an unknown notebook, before any work
@@ -73,10 +76,11 @@ def prepare(names=None, size: str | None = None, root=None, workers: int | None 
     $SCOREAUG_RUNS, else the project's runs/store): the store runs of all of them at once in `workers`
     processes, then notebook 06's commands (its trainings and classifier in parallel, then its evaluations).
     Resumable: what is finished is reused, a partial run resumes. Returns a summary dict."""
+    from .. import validation as V
     from ..course.lessons import LESSONS, CifarScale, get
-    from ..runs.store import estimated_seconds, get_store, resolve_workers
+    from ..runs.store import check_training_allowed, estimated_seconds, get_store, resolve_workers
     chosen = [get(n, size) for n in (names or list(LESSONS))]
-    store = get_store(root)
+    store = get_store(None if root is None else V.folder_path("the run store folder", root))
     configs, seen = [], set()
     for lesson in chosen:
         for config in lesson.configs():
@@ -85,6 +89,8 @@ def prepare(names=None, size: str | None = None, root=None, workers: int | None 
                 seen.add(key)
                 configs.append(config)
     todo = store.pending(configs)
+    if todo:      # SCOREAUG_FORBID_TRAINING: one line before any other
+        check_training_allowed(f"{len(todo)} run(s) of {', '.join(lesson.notebook for lesson in chosen)}")
     commands = [c for lesson in chosen for c in lesson.commands(store.root)]
     train_cmds = [c for c in commands if c[0] in ("train", "classifier") and not nothing_to_do(c)
                   and not (c[0] == "classifier" and Path(c[c.index("--out") + 1]).is_file())]
@@ -131,19 +137,20 @@ def main(argv=None) -> int:
     """`python -m scoreaug_lab.cli.prepare [NOTEBOOK ...] [options]`: the same command on its own."""
     import os
 
-    from .common import PROG, Parser, UsageError
+    from .common import PROG, Parser, exit_code
     parser = Parser(prog=f"{PROG} prepare", description=__doc__.splitlines()[0])
     _add_options(parser)
     try:
         return cmd_prepare(parser.parse_args(argv))
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        if os.environ.get("SCOREAUG_DEBUG"):
-            raise
-        print(f"{PROG} prepare: error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"{PROG} prepare: interrupted (finished runs are kept; run it again to resume)", file=sys.stderr)
         return 130
+    except Exception as err:    # one line: 2 for bad input, 1 for the machine (common.exit_code)
+        code = exit_code(err)
+        if code is None or os.environ.get("SCOREAUG_DEBUG"):
+            raise
+        print(f"{PROG} prepare: error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ def add_reproduce_parser(sub) -> None:
 
 def cmd_reproduce(args) -> int:
     from ..reproduce import reproduce
-    from ..sampling import parse_seeds
-    from .common import UsageError
+    from ..reproduce.outdir import check_folder
+    from .common import UsageError, seeds_option
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
@@ -46,11 +46,15 @@ def cmd_reproduce(args) -> int:
         raise UsageError("--readme needs --publish DEST (the table is generated from DEST/results.json)")
     if args.readme and not os.path.isfile(args.readme):
         raise UsageError(f"--readme {args.readme}: no such file")
-    out = args.out or f"runs/reproduce-{args.budget}"
-    if args.publish is not None and os.path.realpath(args.publish) == os.path.realpath(out):
-        raise UsageError("--publish must name a folder other than --out")
+    seeds = seeds_option("--seeds", args.seeds) if args.seeds else None
+    out = args.out if args.out is not None else f"runs/reproduce-{args.budget}"
+    check_folder(out, "--out")                  # before any work: '' , a file, a user's folder are refused
+    if args.publish is not None:
+        check_folder(args.publish, "--publish")
+        if os.path.realpath(args.publish) == os.path.realpath(out):
+            raise UsageError("--publish must name a folder other than --out")
     summary = reproduce(args.budget, out, workers=args.workers,
-                        seeds=parse_seeds(args.seeds) if args.seeds else None, steps=args.steps, data=args.data,
+                        seeds=seeds, steps=args.steps, data=args.data,
                         with_cifar=args.with_cifar, allow_cpu=args.allow_cpu, progress=not args.no_progress,
                         log=lambda message: print(message, file=sys.stderr, flush=True))
     print(f"report: {summary['report']}")

@@ -15,25 +15,34 @@ import shlex
 import time
 from pathlib import Path
 
-from ..runs.workers import WorkerPool
+from ..runs.workers import JobFailed, WorkerPool
 
 
 # --- the command line, run from a notebook ------------------------------------------------------------------
 def run_cli(*argv, quiet: bool = False) -> str:
     """Run `scoreaug-lab ARGV` in this process (exactly what the shell command does); print the command, and its
-    output unless quiet. Returns what it printed; raises RuntimeError when it fails."""
+    output unless quiet (quiet: its error line too goes into the exception only). Returns what it printed; raises
+    JobFailed (a RuntimeError) with the command's exit code when it fails."""
     from . import main
     argv = [str(a) for a in argv]
     print("$ scoreaug-lab " + shlex.join(argv), flush=True)
     _check_allowed(argv)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    printed, errors = io.StringIO(), io.StringIO()
+    own_errors = contextlib.redirect_stderr(errors) if quiet else contextlib.nullcontext()
+    with contextlib.redirect_stdout(printed), own_errors:
         code = main(argv)
     if not quiet:
         print(printed.getvalue(), end="", flush=True)
     if code != 0:
-        raise RuntimeError(f"scoreaug-lab exited with code {code}")
+        raise _failed(argv, code, errors.getvalue())
     return printed.getvalue()
+
+
+def _failed(argv: list, code: int, stderr: str) -> JobFailed:
+    """The error of a failed command: its own last error line, and its exit code (2 bad input, else 1)."""
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    return JobFailed(f"scoreaug-lab {shlex.join(argv)} exited with code {code}" + (f": {last}" if last else ""),
+                     2 if code == 2 else 1)
 
 
 def _cli_worker(argv: list) -> tuple[int, str, str]:
@@ -75,8 +84,7 @@ def run_commands(commands, workers: int | None = None, quiet: bool = False) -> l
             pool.submit(i, _cli_worker, commands[i])
         for i, (code, out, err) in pool.results():
             if code != 0:
-                raise RuntimeError(f"scoreaug-lab {shlex.join(commands[i])} exited with code {code}: "
-                                   f"{err.strip().splitlines()[-1] if err.strip() else ''}")
+                raise _failed(commands[i], code, err)
             outputs[i] = out
             while shown < len(busy) and busy[shown] in outputs:
                 if not quiet:

@@ -70,8 +70,8 @@ def _sample_labels(spec, seeds, model, device):
 def cmd_sample(args) -> int:
     from ..runs.folder import load_run
     from ..evaluate.sample_io import check_output, iter_samples, write_samples
-    from ..sampling import parse_seeds
-    seeds, out = parse_seeds(args.seeds), Path(args.out)
+    from .common import seeds_option
+    seeds, out = seeds_option("--seeds", args.seeds), Path(args.out)
     check_output(out, len(seeds), ())              # the file's kind and place, before any work
     run = load_run(args.run, args.device)
     shape = run.setup.data.data_shape

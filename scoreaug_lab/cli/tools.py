@@ -62,7 +62,7 @@ def cmd_classifier(args) -> int:
 
 def cmd_demo(args) -> int:
     from ..course.demo import run_demo
-    from ..sampling import parse_seeds
+    from .common import seeds_option
     kwargs = {k: v for k, v in (("steps", args.steps), ("n_samples", args.n_samples)) if v is not None}
-    run_demo(args.out, seeds=parse_seeds(args.seeds), **kwargs)
+    run_demo(args.out, seeds=seeds_option("--seeds", args.seeds), **kwargs)
     return 0

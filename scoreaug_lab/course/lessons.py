@@ -334,8 +334,10 @@ LESSONS = {cls.number: cls for cls in (Quickstart, DenoisingAndScores, Transform
 
 
 def get(name: str, size: str | None = None) -> Lesson:
-    """The lesson of a notebook by number or name ("04", "4", "04_overfitting_with_little_data", ".ipynb" too)."""
-    text = Path(str(name)).stem
+    """The lesson of a notebook by number or name ("04", "4", "04_overfitting_with_little_data", ".ipynb" too;
+    not "4.5" or "7.py")."""
+    path = Path(str(name))
+    text = path.stem if path.suffix == ".ipynb" else path.name
     number = text.split("_")[0].zfill(2) if text[:1].isdigit() else text
     if number not in LESSONS:
         matches = [n for n, cls in LESSONS.items() if cls.notebook.startswith(text)]

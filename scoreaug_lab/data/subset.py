@@ -38,6 +38,9 @@ def build_cifar10_subset(out, n_train: int = 10_000, n_test: int = 2_000, seed: 
         raise ValueError(f"--out must name a .npz file, got {out}")
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; name a .npz file")
+    blocking = next((parent for parent in out.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:       # checked before CIFAR-10 is read (a minute or a download)
+        raise ValueError(f"--out {out} cannot be created: {blocking} is a file")
     n_train, n_test = V.integer("n_train", n_train, 1, 50_000), V.integer("n_test", n_test, 1, 10_000)
     seed = V.seed("seed", seed)
     x_tr, y_tr, x_te, y_te = read_cifar10_torchvision(root, download=download)

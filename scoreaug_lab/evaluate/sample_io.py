@@ -88,7 +88,11 @@ def _write_whole(chunks, path: Path, suffix: str, train) -> int:
     samples = torch.cat([x for _, x in chunks])
     if suffix == ".pt":
         with open(path, "wb") as f:
-            torch.save(samples, f)
+            try:
+                torch.save(samples, f)
+            except RuntimeError as err:     # a full disk ("unexpected pos"): the failed write it is
+                from ..runs.checkpoint import write_failed
+                raise write_failed(err, path) from None
     elif samples.ndim == 4:
         from ..plotting import save_image_grid
         save_image_grid(samples, path)

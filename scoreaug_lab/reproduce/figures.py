@@ -11,6 +11,7 @@ import torch
 
 from ..plotting import image_grid, plt, seed_strip
 from .measures import SAMPLES_FILE
+from .runner import samples_readable
 
 ARM_COLOURS = {"noaug": "tab:gray", "scoreaug": "tab:green", "noisy-rot90": "tab:red", "scoreaug-rot90": "tab:blue",
                "clean-geometric": "tab:orange", "combined": "tab:purple"}
@@ -125,7 +126,7 @@ def rotation_figure(table, cell, p, margin, path, note: str = "") -> Path:
         if rows:
             seed, _ = min(rows, key=lambda sr: sr[0].seed)
             file = Path(table.run_dirs[seed.name]) / SAMPLES_FILE
-            if file.is_file():
+            if samples_readable(file):
                 grid = image_grid(torch.load(file, weights_only=True)[:36], nrow=6)
                 ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray")
             ax.set_title(f"{arm} samples (seed {seed.seed})", fontsize=11)

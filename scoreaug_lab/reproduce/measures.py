@@ -53,6 +53,7 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
     from ..evaluate.fid import proxy_fid_kid
     from ..evaluate.metrics import low_sigma_mean, memorisation, overfitting_gap
     from .orientation import judged_rotated, load_orientation_classifier
+    from ..runs.checkpoint import atomic_save
     from ..runs.folder import load_run
 
     t0 = time.perf_counter()
@@ -72,7 +73,7 @@ def measure_run(run_dir, measure: dict, classifiers: Path, device: str = "cpu") 
                       device=denoiser.device).float().cpu()
 
     samples = draw(model)
-    torch.save(samples[:SAMPLES_KEPT].clone(), Path(run_dir) / SAMPLES_FILE)
+    atomic_save(samples[:SAMPLES_KEPT].clone(), Path(run_dir) / SAMPLES_FILE)
     mem = memorisation(samples, data.train)
     ref = memorisation(data.heldout[: measure["n_samples"]], data.train)
     out.update(memorised=mem["memorised_fraction"], nn_distance=mem["mean_nn_distance"],

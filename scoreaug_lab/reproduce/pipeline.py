@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from .claims import Table, baseline_overfits, evaluate_claims
+from .outdir import claim_folder
 from .report import write_figures, write_report, write_results
 from .runner import SuiteRunner
 from .suite import BUDGETS, build_runs, classifier_specs, resolve_size
@@ -162,7 +163,7 @@ def reproduce(budget: str = "cpu", out="runs/reproduce", workers: int | None = N
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     name = budget
     budget, extra = resolve_budget(name, seeds, steps, data, with_cifar, allow_cpu, log)
-    out = Path(out)
+    out = claim_folder(out, "--out")        # absent, empty or the toolkit's own: a user's files stay untouched
     runs = build_runs(budget, with_extra=extra)
     specs = classifier_specs(budget, with_extra=extra)
     if workers is None:

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from ..paths import project_root
+from .outdir import check_folder
 from .wording import SCALE, num, verdict_words
 
 FILES = ("report.md", "results.json", "invocations.jsonl")
@@ -45,6 +46,7 @@ def publish(out, dest, readme=None) -> Path:
         raise FileNotFoundError(f"{out} holds no results.json: run `scoreaug-lab reproduce --out {out}` first")
     if dest.resolve() == out.resolve():
         raise ValueError("publish into a folder other than the run folder")
+    check_folder(dest, "--publish")         # absent, empty or an earlier record: a user's files stay untouched
     dest.mkdir(parents=True, exist_ok=True)
     for old in list(dest.glob("*.png")) + [dest / f for f in FILES]:
         old.unlink(missing_ok=True)

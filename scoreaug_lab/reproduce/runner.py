@@ -24,14 +24,16 @@ from ..runs.keys import digest
 from ..runs.store import RunStore
 from ..runs.workers import JobFailed, WorkerPool
 from ..train.config import TrainConfig
+from .measures import SAMPLES_FILE
 from .suite import RunSpec
 
 MEASURES_FILE = "measures.json"
 TRAIN_SHARE = 0.75       # of a run's estimated cost, for the progress bar
 
 
-class RunFailed(ValueError):
-    """A job of the suite failed; what finished is kept, and a rerun resumes."""
+class RunFailed(JobFailed):
+    """A job of the suite failed; what finished is kept, and a rerun resumes. exit_code: 2 when it failed on its
+    input, 1 on the machine (a full disk, a killed worker), as JobFailed's."""
 
 
 def _train(payload: dict) -> dict:
@@ -83,6 +85,15 @@ def _read_json(path: Path):
         return None
 
 
+def samples_readable(path: Path) -> bool:
+    """Whether a run's samples_head.pt loads (weights only) as a tensor."""
+    import torch
+    try:
+        return isinstance(torch.load(path, map_location="cpu", weights_only=True), torch.Tensor)
+    except Exception:   # noqa: BLE001 - missing, truncated, foreign: measured again
+        return False
+
+
 def classifier_cost(spec: dict) -> float:
     return spec["epochs"] * spec["n_train"] * (4 if spec["kind"] == "orientation" else 1) / 3000
 
@@ -111,8 +122,25 @@ class SuiteRunner:
 
     def _stored_classifier(self, name: str, spec: dict):
         info = _read_json(self.class_dir / f"{name}.json")
-        ok = info is not None and info.get("spec") == spec and (self.class_dir / f"{name}.pt").is_file()
+        ok = isinstance(info, dict) and info.get("spec") == spec and (self.class_dir / f"{name}.pt").is_file()
         return info if ok else None
+
+    def _stored_measures(self, spec: RunSpec, infos: dict) -> dict | None:
+        """The run's saved measures when they are of these settings and whole (samples_head.pt readable), else
+        None: the run is measured again, and a damaged file is said in one line."""
+        folder = self.run_dir(spec)
+        path = folder / MEASURES_FILE
+        stored = _read_json(path)
+        if stored is None or not isinstance(stored, dict):
+            if path.exists():
+                self.log(f"reproduce: {path} is not a measures record; measuring {spec.name} again")
+            return None
+        if stored.get("key") != self.measure_key(spec, infos):
+            return None
+        if not samples_readable(folder / SAMPLES_FILE):
+            self.log(f"reproduce: {folder / SAMPLES_FILE} is missing or unreadable; measuring {spec.name} again")
+            return None
+        return stored
 
     def run(self):
         from tqdm.auto import tqdm
@@ -121,8 +149,8 @@ class SuiteRunner:
         todo_classifiers = deque(n for n, info in infos.items() if info is None)
         results, to_train = {}, deque()
         for spec in self.runs:
-            stored = _read_json(self.run_dir(spec) / MEASURES_FILE)
-            if not todo_classifiers and stored is not None and stored.get("key") == self.measure_key(spec, infos):
+            stored = None if todo_classifiers else self._stored_measures(spec, infos)
+            if stored is not None:
                 results[spec.name] = stored
             else:
                 to_train.append(spec)
@@ -184,7 +212,7 @@ class SuiteRunner:
                         trained.clear()
                     fill(pool)
         except JobFailed as err:
-            raise RunFailed(str(err).replace("ask again", "rerun the same command")) from err
+            raise RunFailed(str(err).replace("ask again", "rerun the same command"), err.exit_code) from err
         finally:
             bar.n = min(bar.n, bar.total)
             bar.close()

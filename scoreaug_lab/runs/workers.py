@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -45,7 +46,11 @@ def resolve_workers(workers: int | None, n_runs: int, device: str = "cpu") -> in
     if str(device).startswith("cuda"):
         return 1
     if workers is None and os.environ.get(ENV_WORKERS, "").strip():
-        workers = int(os.environ[ENV_WORKERS])
+        try:
+            workers = int(os.environ[ENV_WORKERS])
+        except ValueError:
+            raise ValueError(f"${ENV_WORKERS} must be a whole number of worker processes (>= 1), got "
+                             f"{os.environ[ENV_WORKERS]!r}") from None
     if workers is not None and int(workers) < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     return max(1, min(int(workers or available_cpus()), n_runs))
@@ -167,6 +172,17 @@ def init_worker() -> None:
         os._exit(1)
 
     threading.Thread(target=watch_parent, name="scoreaug-parent-watch", daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # idle: a Ctrl-C is the parent's to report (`run_job`)
+
+
+def run_job(function, *args):
+    """One job in a worker process: a SIGINT (Ctrl-C, or the pool stopping it) interrupts the job only, which
+    checkpoints a training at its last completed step; between jobs the worker ignores it, printing nothing."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return function(*args)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def train_worker(config: dict, folder: str, device: str) -> int:
@@ -179,8 +195,27 @@ def train_worker(config: dict, folder: str, device: str) -> int:
     return config.steps
 
 
+# a killed worker leaves its queue's semaphore behind: the tracker's warning would follow the one error line
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
 class JobFailed(RuntimeError):
-    """A job of a worker pool failed (what finished is kept)."""
+    """A job of a worker pool failed (what finished is kept). exit_code: 2 when the job failed on its input (a
+    ValueError, TypeError or FileNotFoundError in the worker), 1 when on the machine (a full disk, a killed worker)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self):
+        return type(self), (str(self), self.exit_code)
+
+
+def input_fault(err: BaseException) -> bool:
+    """Whether a job's error is about its input (exit code 2) rather than the machine (1)."""
+    if isinstance(err, JobFailed):
+        return err.exit_code == 2
+    return isinstance(err, (ValueError, TypeError, FileNotFoundError))
 
 
 class WorkerPool:
@@ -198,6 +233,8 @@ class WorkerPool:
 
     def __init__(self, workers: int):
         self.workers = workers
+        if QUIET_TRACKER not in sys.warnoptions:     # passed on to the resource tracker when it starts
+            sys.warnoptions.append(QUIET_TRACKER)
         self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker)
         self._running: dict = {}                 # future -> job name
 
@@ -205,7 +242,7 @@ class WorkerPool:
         return self
 
     def submit(self, name, function, *args) -> None:
-        self._running[self._pool.submit(function, *args)] = name
+        self._running[self._pool.submit(run_job, function, *args)] = name
 
     @property
     def running(self) -> list:
@@ -226,7 +263,7 @@ class WorkerPool:
                     message = str(err).splitlines()[0] if str(err) else type(err).__name__
                     job = " job ".join(map(str, name)) if isinstance(name, tuple) else str(name)
                     raise JobFailed(f"{job} failed in a worker process: {message} (what finished is kept; "
-                                    "ask again to resume)") from err
+                                    "ask again to resume)", 2 if input_fault(err) else 1) from err
                 yield name, result
 
     def __exit__(self, kind, error, traceback) -> None:
@@ -254,4 +291,5 @@ def train_in_workers(root: Path, todo: dict, workers: int, meter: TrainingProgre
 
 
 __all__ = ["available_cpus", "resolve_workers", "estimated_seconds", "TrainingProgress", "init_worker",
-           "train_worker", "train_in_workers", "JobFailed", "WorkerPool", "ENV_WORKERS", "BUSY_POLL_S"]
+           "train_worker", "train_in_workers", "JobFailed", "input_fault", "run_job", "WorkerPool", "ENV_WORKERS",
+           "BUSY_POLL_S"]
