@@ -10,9 +10,11 @@ LAB_ARGS ?=
 # project root), and the assignment to grade
 COURSE ?= notebooks/assignments
 ASSIGNMENT ?=
+# `make hub`: how many student accounts the local JupyterHub class gets
+STUDENTS ?= 3
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments grade formgrader clean
+.PHONY: setup lab test test-fast demo class reproduce benchmarks assignments grade formgrader hub clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +51,10 @@ grade: $(STAMP)  ## autograde ASSIGNMENT=<name>: every submission in $(COURSE)/s
 
 formgrader: $(STAMP)  ## JupyterLab started in the course folder, where nbgrader finds its config: the Formgrader tab lists the assignments
 	cd $(COURSE) && $(abspath $(VENV))/bin/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
+
+hub: $(STAMP)  ## a class on a local JupyterHub (as root): STUDENTS accounts, the shared run store, the exchange; Ctrl-C removes it
+	command -v configurable-http-proxy >/dev/null || npm install -g configurable-http-proxy
+	$(VENV)/bin/scoreaug-lab course hub --students $(STUDENTS)
 
 benchmarks: $(STAMP)  ## the quick ones; the "Benchmarks" section of README.md lists all of them
 	$(PY) benchmarks/overhead.py

@@ -2,11 +2,8 @@
 users (root only): a run another student started and a culled kernel left is resumed, nobody deletes another's run."""
 import os
 import shutil
-import signal
 import stat
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -77,51 +74,69 @@ def test_seal_store_hands_finished_runs_to_the_owner_and_leaves_unfinished_ones(
 
 
 # --- across real users ----------------------------------------------------------------------------------
-def _as_user(user: str, code: str, **kwargs) -> subprocess.Popen:
-    env = {"PATH": os.environ["PATH"], "HOME": f"/home/{user}", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.Popen(["runuser", "-u", user, "--", sys.executable, "-c", code], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+@pytest.fixture(scope="module")
+def student_env(tmp_path_factory):
+    """The Python the class's users run (course/hub_env.py): the toolkit's wheel, the project's libraries."""
+    from scoreaug_lab.course.hub_env import build_student_env
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("needs root (to create the class's Unix users) and runuser")
+    folder = Path(f"/tmp/sat-env-{os.getpid()}")
+    try:
+        yield build_student_env(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_user(env, user: str, code: str, *args) -> subprocess.Popen:
+    variables = {"PATH": "/usr/bin:/bin", "HOME": f"/home/{user}", "OMP_NUM_THREADS": "1", **env.variables}
+    return subprocess.Popen([shutil.which("runuser"), "-u", user, "--", str(env.python), "-c", code, *args],
+                            env=variables, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 TRAIN = """
-import sys
+import time
 from scoreaug_lab.runs.store import RunStore
 from scoreaug_lab.train.config import TrainConfig
-store = RunStore(sys.argv[1] if len(sys.argv) > 1 else {root!r})
-store.get(TrainConfig(**{config!r}), progress=lambda s, t: print(s, flush=True))
+
+def progress(step, total):
+    print(step, flush=True)
+    if step >= {pause}:
+        time.sleep(600)          # where the kernel stays until it is culled
+
+RunStore({root!r}).get(TrainConfig(**{config!r}), progress=progress)
 print("done", flush=True)
 """
 
 
+PAUSE = 100
+
+
 @pytest.mark.process
-def test_across_users_a_killed_kernels_run_is_resumed_and_nobody_deletes_anothers_run(tmp_path):
+def test_across_users_a_killed_kernels_run_is_resumed_and_nobody_deletes_anothers_run(student_env):
     from scoreaug_lab.course.hub_users import ClassAccounts
-    if os.geteuid() != 0 or shutil.which("runuser") is None:
-        pytest.skip("needs root (to create the class's Unix users) and runuser")
-    os.chmod(tmp_path, 0o755)
     with ClassAccounts(prefix=f"sat{os.getpid() % 10000}", students=2) as accounts:
-        os.chmod(tmp_path.parent, 0o755)
-        root = sharing.share_store(tmp_path / "store", accounts.gid, accounts.instructor.uid)
+        root = sharing.share_store(Path(student_env.root).parent / "store", accounts.gid, accounts.instructor.uid)
         a, b = accounts.students
         config = dict(TINY, steps=400, ckpt_every=5, log_every=5)
-        first = _as_user(a.name, TRAIN.format(root=str(root), config=config))
+        first = _as_user(student_env, a.name, TRAIN.format(root=str(root), config=config, pause=PAUSE))
         for line in first.stdout:                 # a's kernel trains a while, then the hub culls it
-            if int(line.split()[0]) >= 100:
+            assert line.split()[0].isdigit(), line + first.stdout.read()
+            if int(line.split()[0]) >= PAUSE:
                 break
-        first.send_signal(signal.SIGKILL)
+        subprocess.run(["pkill", "-KILL", "-u", a.name])      # every process of a's, as a culled server's
         first.wait()
         folder = RunStore(root).folder(TrainConfig(**config))
         assert os.stat(folder).st_uid == a.uid and mode(folder) == 0o2775
-        second = _as_user(b.name, TRAIN.format(root=str(root), config=config))
+        second = _as_user(student_env, b.name, TRAIN.format(root=str(root), config=config, pause=10**9))
         out, _ = second.communicate(timeout=300)
         assert second.returncode == 0 and out.strip().endswith("done"), out
-        assert int(out.split()[0]) > 100          # resumed from a's checkpoint, not started again
+        assert int(out.split()[0]) > PAUSE        # resumed from a's checkpoint, not started again
         attack = ("import shutil, sys\ntry:\n    shutil.rmtree(sys.argv[1])\nexcept OSError as e:\n"
                   "    print('refused', type(e).__name__)\n")
         sharing.seal_store(root, lambda f: True, accounts.instructor.uid, accounts.gid)
+        again = _as_user(student_env, a.name, TRAIN.format(root=str(root), config=config, pause=10**9))
+        assert again.communicate(timeout=120)[0].split() == ["done"]     # read by the others, nothing trained
         for user in (a, b):
-            out = subprocess.run(["runuser", "-u", user.name, "--", sys.executable, "-c", attack, str(folder)],
-                                 capture_output=True, text=True, timeout=60).stdout
+            out = _as_user(student_env, user.name, attack, str(folder)).communicate(timeout=60)[0]
             assert "refused PermissionError" in out
             assert (folder / "checkpoint.pt").is_file()

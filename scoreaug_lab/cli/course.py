@@ -4,6 +4,7 @@
                                                               #   nbgrader release_assignment would send them)
     scoreaug-lab course autograde NAME [--student S] --course DIR [--unsandboxed]
     scoreaug-lab course check [NAME ...] --course DIR         # right, wrong and twin catalogues, in the sandbox
+    scoreaug-lab course hub --students N [--store DIR]        # a class on a local JupyterHub (as root), until Ctrl-C
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def add_course_parser(sub) -> None:
                                         "folder, whose nbgrader_config.py names the exchange; the Formgrader is the "
                                         "tab of a JupyterLab started there (make formgrader). The course "
                                         "folder's README.md gives the whole cycle.")
-    commands = course.add_subparsers(dest="course_command", metavar="{generate,autograde,check}")
+    commands = course.add_subparsers(dest="course_command", metavar="{generate,autograde,check,hub}")
     where = dict(default=None, help="the course folder (holds nbgrader_config.py and source/; default "
                                     "$SCOREAUG_COURSE, else the current folder)")
     generate = commands.add_parser("generate", help="the student versions of the assignments (release/)")
@@ -44,6 +45,20 @@ def add_course_parser(sub) -> None:
     check.add_argument("--unsandboxed", action="store_true", help="run the catalogues without the sandbox")
 
 
+    hub = commands.add_parser("hub", help="a class on a local JupyterHub: real Unix users, the shared run store, "
+                                          "nbgrader's exchange (as root; runs until Ctrl-C, then removes it all)")
+    hub.add_argument("--students", type=int, default=3, help="how many student accounts (default 3)")
+    hub.add_argument("--store", default=None, help="a prepared run store to share (default $SCOREAUG_RUNS, else "
+                                                   "runs/store in the project; fill it with `scoreaug-lab prepare`)")
+    hub.add_argument("--port", type=int, default=8000, help="the hub's port on 127.0.0.1 (default 8000)")
+    hub.add_argument("--prefix", default="scoreaug", help="account names: PREFIX-teacher, PREFIX-s01, ...")
+    hub.add_argument("--mem", type=float, default=3.0, help="GiB of memory per student (cgroups; default 3)")
+    hub.add_argument("--cpus", type=float, default=1.0, help="CPU cores per student (cgroups; default 1)")
+    hub.add_argument("--cull-minutes", type=float, default=60, help="stop servers idle this long (default 60)")
+    hub.add_argument("--course", **where)
+    hub.add_argument("--remove", action="store_true", help="remove what a hub of this prefix left (after a crash)")
+
+
 def _names(root, names) -> list[str]:
     from ..course.layout import assignment_names, check_assignment
 
@@ -54,7 +69,9 @@ def cmd_course(args) -> int:
     from ..course.layout import course_root
 
     if args.course_command is None:
-        raise UsageError("course needs a command: generate, autograde or check")
+        raise UsageError("course needs a command: generate, autograde, check or hub")
+    if args.course_command == "hub":
+        return _hub(args)
     root = course_root(args.course)
     return {"generate": _generate, "autograde": _autograde, "check": _check}[args.course_command](root, args)
 
@@ -100,6 +117,34 @@ def _autograde(root, args) -> int:
     for line in held:
         print(line)
     return 0
+
+
+def _hub(args) -> int:
+    import signal
+    import time
+
+    from ..course.hub import ClassHub, remove_hub
+    from ..runs.keys import default_root
+
+    if args.remove:
+        remove_hub(args.prefix)
+        print(f"removed the accounts and hub folder of prefix {args.prefix!r} (what existed)")
+        return 0
+    if not 1 <= args.students <= 99 or not 1 <= args.port <= 65535:
+        raise UsageError(f"--students takes 1 to 99 and --port 1 to 65535, got {args.students} and {args.port}")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)      # `kill` stops the class as Ctrl-C does
+    try:
+        with ClassHub(args.students, args.prefix, args.port, store_from=args.store or default_root(),
+                      course=args.course, mem_gb=args.mem, cpus=args.cpus, cull_minutes=args.cull_minutes) as hub:
+            print(hub.banner(), flush=True)
+            print("Ctrl-C stops the hub and removes the accounts, their homes and the hub folder.", flush=True)
+            while hub.process.poll() is None:
+                hub.seal_store()
+                time.sleep(5)
+            raise OSError(f"the hub stopped by itself ({hub.process.returncode}): {hub.log_tail()}")
+    except KeyboardInterrupt:
+        print("hub stopped; the class's accounts, homes, processes and hub folder are removed", flush=True)
+        return 0
 
 
 def _check(root, args) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .judge import clean_output
 from .sandbox import SANDBOX_HOME, Limits, run
 
-PASSED_THROUGH = ("SCOREAUG_SIZE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TZ")
+PASSED_THROUGH = ("SCOREAUG_SIZE", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TZ", "LD_LIBRARY_PATH")
 MAX_RECORD_LINES = 10_000
 
 

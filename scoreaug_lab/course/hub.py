@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -216,7 +217,7 @@ class ClassHub:
     def run_as(self, account, argv, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
         """A command as one of the class's users, with the environment their server has."""
         kwargs.setdefault("cwd", account.home)
-        return subprocess.run(["runuser", "-u", account.name, "--", *map(str, argv)], env=self.environment(account),
+        return subprocess.run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", account.name, "--", *map(str, argv)], env=self.environment(account),
                               capture_output=True, text=True, timeout=timeout, **kwargs)
 
     def banner(self) -> str:
@@ -229,6 +230,16 @@ class ClassHub:
                           f"  limits:     {self.mem_bytes / GIB:.1f} GiB and {self.cpus:g} CPU per student "
                           f"({'cgroups' if self.limits.available else 'advisory only: no cgroups here'}); idle "
                           f"servers culled after {self.cull_seconds // 60} min"])
+
+
+def remove_hub(prefix: str) -> None:
+    """What a hub of `prefix` left after a crash: its users' processes, the users, the group, its folder, cgroups."""
+    from .hub_users import remove_accounts
+
+    names = [p.pw_name for p in pwd.getpwall() if p.pw_name.startswith(f"{prefix}-")]
+    remove_accounts(names, f"{prefix}-class")
+    UserLimits(f"scoreaug-hub-{prefix}", 0, 0).remove()
+    shutil.rmtree(f"/srv/scoreaug-hub-{prefix}", ignore_errors=True)
 
 
 def _project_course() -> Path:
@@ -259,4 +270,4 @@ def _stop_pid(pid: int) -> None:
             pass
 
 
-__all__ = ["ClassHub", "finished_run", "free_port"]
+__all__ = ["ClassHub", "finished_run", "free_port", "remove_hub"]

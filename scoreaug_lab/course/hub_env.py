@@ -4,8 +4,8 @@ course, no path back to the checkout), the project environment's libraries reuse
     env = build_student_env(hub_dir / "env")    # venv + the wheel + a .pth naming the project's site-packages
     env.python, env.variables                    # what the spawner runs, and the Jupyter paths it needs
 
-The interpreter must be one the students can execute: the one running this, or a system python of the same version
-when this one lives where they cannot go (pyenv under /root, for instance).
+The interpreter is the one running this (the same build the project environment was installed with), copied next to
+the environment when it lives where students cannot go (pyenv under /root, for instance).
 """
 from __future__ import annotations
 
@@ -40,21 +40,33 @@ def reachable_by_others(path) -> bool:
     return os.stat(path).st_mode & need == need
 
 
-def student_python() -> Path:
-    """An interpreter of this Python version that every user can run (and whose libraries they can read)."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [Path(sys._base_executable), Path(f"/usr/bin/python{version}"), Path(f"/usr/local/bin/python{version}")]
-    for candidate in candidates:
-        if candidate.is_file() and reachable_by_others(candidate) and _libraries_reachable(candidate):
-            return candidate
-    raise OSError(f"no python{version} that the students can run: {sys._base_executable} is inside a private folder; "
-                  f"install one for everyone (e.g. apt-get install python{version}-venv)")
+def student_python(dest) -> tuple[Path, dict]:
+    """This very interpreter (same build: compiled packages and regex engines differ between patch releases), run by
+    the students: where they can reach it, as it is; else (pyenv under /root, say) its standard library and binary
+    copied to `dest` (hard links where the file system allows), with LD_LIBRARY_PATH naming its libpython."""
+    base = Path(sys._base_executable).resolve()
+    if reachable_by_others(base) and reachable_by_others(Path(os.__file__)):
+        return base, {}
+    prefix = Path(sys.base_prefix)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    skip = shutil.ignore_patterns("site-packages", "test", "config-*", "__pycache__", "idlelib", "tkinter")
+    link = _hard_link_or_copy
+    shutil.copytree(prefix / "lib" / version, dest / "lib" / version, ignore=skip, copy_function=link)
+    for library in prefix.joinpath("lib").glob("libpython*"):
+        link(library, dest / "lib" / library.name)
+    (dest / "bin").mkdir(parents=True)
+    link(base, dest / "bin" / base.name)
+    for folder in [dest, *dest.rglob("*")]:
+        if folder.is_dir():
+            folder.chmod(0o755)
+    return dest / "bin" / base.name, {"LD_LIBRARY_PATH": str(dest / "lib")}
 
 
-def _libraries_reachable(python: Path) -> bool:
-    done = subprocess.run([str(python), "-c", "import os, sys; print(os.path.dirname(os.__file__))"],
-                          capture_output=True, text=True)
-    return done.returncode == 0 and reachable_by_others(Path(done.stdout.strip()) / "os.py")
+def _hard_link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def build_wheel(dest) -> Path:
@@ -70,13 +82,18 @@ def build_wheel(dest) -> Path:
 
 
 def build_student_env(root) -> StudentEnv:
-    """A venv at `root` with the toolkit's wheel and the project environment's libraries on its path."""
+    """A venv at `root`/venv with the toolkit's wheel and the project environment's libraries on its path (and the
+    interpreter in `root`/interpreter when the students cannot run this one where it is)."""
     root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
     deps = Path(sysconfig.get_paths()["purelib"])
     if not reachable_by_others(deps):
         raise OSError(f"the project environment ({deps}) is not readable by other users: put the checkout where "
                       "students can read it (e.g. /opt or /srv), or build the environment there")
-    subprocess.run([str(student_python()), "-m", "venv", "--without-pip", str(root)], check=True, capture_output=True)
+    interpreter, linker = student_python(root / "interpreter")
+    subprocess.run([str(interpreter), "-m", "venv", "--without-pip", str(root / "venv")], check=True,
+                   capture_output=True)
+    root = root / "venv"
     python = root / "bin" / "python"
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
@@ -85,10 +102,26 @@ def build_student_env(root) -> StudentEnv:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
                    capture_output=True, cwd=root)
     wheel.unlink()
+    _link_console_scripts(root / "bin")
     share = Path(sys.prefix) / "share" / "jupyter"
-    variables = {"JUPYTERLAB_DIR": str(share / "lab"), "JUPYTER_PATH": str(share),
+    variables = {**linker, "JUPYTERLAB_DIR": str(share / "lab"), "JUPYTER_PATH": str(share),
                  "JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter")}
     return StudentEnv(root, python, variables)
+
+
+def _link_console_scripts(bin_dir: Path) -> None:
+    """The project environment's console scripts (jupyter, nbgrader, alembic, ...) again in `bin_dir`, run by the
+    student environment's python (so that they import the wheel's toolkit, never the checkout's)."""
+    ours = Path(sys.prefix) / "bin"
+    for script in sorted(ours.iterdir()):
+        target = bin_dir / script.name
+        if target.exists() or not script.is_file():
+            continue
+        with open(script, "rb") as f:
+            first = f.readline()
+        if first.startswith(b"#!") and first[2:].strip().startswith(str(ours).encode()) and b"python" in first:
+            target.write_bytes(b"#!" + str(bin_dir / "python").encode() + b"\n" + script.read_bytes()[len(first):])
+            target.chmod(0o755)
 
 
 __all__ = ["StudentEnv", "build_student_env", "build_wheel", "reachable_by_others", "student_python"]

@@ -82,12 +82,25 @@ def _read_only_roots(extra=()) -> list[Path]:
     """The host folders the sandbox sees read-only: /usr, the interpreter, the environment, this package."""
     package = Path(__file__).resolve().parents[1]            # scoreaug_lab/, maybe an editable checkout's
     wanted = [Path("/usr"), Path(sys.base_prefix), Path(sys.prefix), package.parent / package.name]
-    wanted += [Path(p) for p in site.getsitepackages()] + [Path(p) for p in extra]
+    wanted += [Path(p) for p in site.getsitepackages()] + _linked_site_packages() + [Path(p) for p in extra]
     roots = []
     for path in sorted({p.resolve() for p in wanted if p.exists()}, key=lambda p: len(p.parts)):
         if not any(path == r or r in path.parents for r in roots):
             roots.append(path)
     return roots
+
+
+def _linked_site_packages() -> list[Path]:
+    """site-packages folders that a .pth file of this environment adds (a hub's student environment reuses the
+    project environment's libraries this way); only such folders, never a checkout a .pth may name."""
+    found = []
+    for site_dir in site.getsitepackages():
+        for pth in Path(site_dir).glob("*.pth"):
+            for line in pth.read_text(errors="replace").splitlines():
+                path = Path(line.strip())
+                if path.is_absolute() and path.name in ("site-packages", "dist-packages") and path.is_dir():
+                    found.append(path)
+    return found
 
 
 def _directories_for(targets) -> list[str]:

@@ -185,7 +185,8 @@ def load_run(run_dir, device: str = "auto", use_ema: bool = True, key: str | Non
     path = run_dir / CHECKPOINT
     ckpt = check_run_checkpoint(load_checkpoint(path, map_location=dev), path, ("step", "config", "model", "ema"))
     try:
-        config = TrainConfig.from_dict(ckpt["config"])
+        # where it was trained may be elsewhere (a store copied to a hub, another user's folder): it is here now
+        config = TrainConfig.from_dict({**ckpt["config"], "out": str(run_dir)})
     except TypeError as err:
         raise ValueError(f"{path}: its config is not a TrainConfig ({err})") from None
     config.device = str(dev)
