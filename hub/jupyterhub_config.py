@@ -35,7 +35,18 @@ c.Spawner.cmd = [s["python"], "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.mem_limit = s["mem_limit"]
 c.Spawner.cpu_limit = s["cpu_limit"]
-c.Spawner.environment = s["environment"]        # SCOREAUG_RUNS (the shared store), the exchange's config, Jupyter paths
+def _who(spawner) -> str:
+    return "instructor" if spawner.user.name == s["instructor"] else "students"
+
+
+# SCOREAUG_RUNS (the shared store), Jupyter's paths; per user: the nbgrader config (the students' has the instructor's
+# tools switched off; the instructor's names the course, whose Formgrader tab then lists the assignments)
+c.Spawner.environment = {
+    **s["environment"],
+    "JUPYTER_CONFIG_PATH": lambda spawner: s["config_path"][_who(spawner)],
+    **{k: (lambda spawner, v=v: v if _who(spawner) == "instructor" else "")
+       for k, v in s["instructor_environment"].items()},
+}
 c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL"]
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180

@@ -107,6 +107,10 @@ def test_a_class_on_the_hub(hub, prepared_store):
     # the instructor: student versions and their release through the exchange
     instructor(hub, hub.env.python, "-m", "scoreaug_lab.cli", "course", "generate", FIRST, "--course", hub.course)
     instructor(hub, hub.env.python, "-m", "nbgrader", "release_assignment", FIRST)
+    formgrader = api.start_server(teacher.name).call("GET", "/formgrader/api/assignments")
+    assert FIRST in [a["name"] for a in formgrader]           # the instructor's Formgrader tab sees the course
+    with pytest.raises(OSError, match="HTTP 404"):             # a student's server has no Formgrader at all
+        servers[students[0].name].call("GET", "/formgrader/api/assignments")
     key = nbformat.read(str(source_notebook(hub.course, FIRST)), as_version=4)
     notebook = f"{FIRST}/{source_notebook(hub.course, FIRST).name}"
 

@@ -9,7 +9,7 @@ What it sets up, all under `hub_dir` (default /srv/scoreaug-hub-<prefix>) and re
     env/        the students' Python: the toolkit's wheel, no course inside (hub_env.py)
     store/      the shared run store (SCOREAUG_RUNS of every server): a copy of a prepared store, group = the class,
                 finished runs read-only (runs/sharing.py); a sweep hands runs finished by students to the instructor
-    exchange/   nbgrader's exchange; students' servers find it through jupyter-config/nbgrader_config.py
+    exchange/   nbgrader's exchange, named in jupyter-config/{students,instructor}/nbgrader_config.py
     ~teacher/course/   the instructor's copy of the course (source/, grading/, the gradebook): mode 0700
     ~student/walkthrough/  the walkthrough notebooks
 The hub is JupyterHub 6 with hub/jupyterhub_config.py (shared-password logins, ClassSpawner's cgroup limits, the idle
@@ -118,13 +118,33 @@ class ClassHub:
         self._fill_store()
         self.exchange.mkdir(mode=0o777)
         os.chmod(self.exchange, 0o777)                   # what nbgrader's release asks of its root
-        config = self.hub_dir / "jupyter-config"
-        config.mkdir(mode=0o755)
-        (config / "nbgrader_config.py").write_text(
-            f"c = get_config()\nc.CourseDirectory.course_id = 'scoreaug_lab'\nc.Exchange.root = {str(self.exchange)!r}\n")
         self._give(self.accounts.instructor, copy_course(self.course_from, self.course))
+        self._write_jupyter_config()
         for student in self.accounts.students:
             self._give(student, self._copy_walkthrough(student.home / "walkthrough"))
+
+    def _write_jupyter_config(self) -> None:
+        """jupyter-config/students: the exchange, and nbgrader's instructor tools switched off (Formgrader, Create
+        Assignment, the course list); jupyter-config/instructor: the exchange and the course, with its own config."""
+        common = f"c.CourseDirectory.course_id = 'scoreaug_lab'\nc.Exchange.root = {str(self.exchange)!r}\n"
+        students, instructor = self.config_dir("students"), self.config_dir("instructor")
+        (students / "labconfig").mkdir(parents=True)
+        (students / "nbgrader_config.py").write_text(f"c = get_config()\n{common}")
+        off = ["formgrader", "create-assignment", "course-list"]
+        (students / "labconfig" / "page_config.json").write_text(json.dumps(
+            {"disabledExtensions": {f"@jupyter/nbgrader:{name}": True for name in off}}))
+        (students / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
+            "nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.course_list": False}}}))
+        (instructor / "nbgrader_config.py").write_text(
+            f"c = get_config()\nload_subconfig({str(self.course / 'nbgrader_config.py')!r})\n"
+            f"c.CourseDirectory.root = {str(self.course)!r}\n{common}")
+        for folder in (students, instructor, *students.rglob("*"), *instructor.rglob("*")):
+            folder.chmod(0o755 if folder.is_dir() else 0o644)
+
+    def config_dir(self, who: str) -> Path:
+        folder = self.hub_dir / "jupyter-config" / who
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _fill_store(self) -> None:
         if self.store_from is not None:
@@ -148,9 +168,9 @@ class ClassHub:
 
     def environment(self, account=None) -> dict:
         """What every server (and the instructor's commands) run with."""
+        who = "instructor" if account == self.accounts.instructor else "students"
         env = {"SCOREAUG_RUNS": str(self.store), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               **self.env.variables,
-               "JUPYTER_CONFIG_PATH": f"{self.hub_dir / 'jupyter-config'}:{self.env.variables['JUPYTER_CONFIG_PATH']}"}
+               **self.env.variables, "JUPYTER_CONFIG_PATH": self.config_path(who)}
         env.update({k: os.environ[k] for k in ("SCOREAUG_SIZE",) if k in os.environ})
         if account is not None:
             env.update(HOME=str(account.home), USER=account.name, LOGNAME=account.name,
@@ -159,13 +179,18 @@ class ClassHub:
                 env.update(SCOREAUG_EXCHANGE=str(self.exchange), SCOREAUG_COURSE=str(self.course))
         return env
 
+    def config_path(self, who: str) -> str:
+        return f"{self.hub_dir / 'jupyter-config' / who}:{self.env.variables['JUPYTER_CONFIG_PATH']}"
+
     def _settings(self) -> dict:
         return {"ip": "127.0.0.1", "port": self.port, "hub_port": free_port(), "proxy_api_port": free_port(),
                 "hub_dir": str(self.hub_dir), "password": self.password, "admin_password": self.admin_password,
                 "students": [a.name for a in self.accounts.students], "instructor": self.accounts.instructor.name,
                 "python": str(self.env.python), "mem_limit": self.mem_bytes, "cpu_limit": self.cpus,
                 "cgroup_scope": self.limits.scope, "environment": self.environment(),
-                "cull_seconds": self.cull_seconds, "service_token": self.token}
+                "cull_seconds": self.cull_seconds, "service_token": self.token,
+                "config_path": {"instructor": self.config_path("instructor"), "students": self.config_path("students")},
+                "instructor_environment": {"SCOREAUG_EXCHANGE": str(self.exchange), "SCOREAUG_COURSE": str(self.course)}}
 
     def _launch(self) -> None:
         settings = self.hub_dir / "settings.json"
