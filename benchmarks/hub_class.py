@@ -102,30 +102,46 @@ def browser_student(hub: ClassHub, name: str, notebook: str, gate: threading.Bar
             page.fill("#username_input", name)
             page.fill("#password_input", hub.password)
             page.click("#login_submit")
+            result["phase"] = "logging in"
             page.wait_for_url("**/lab**", timeout=300_000)
             result["server_s"] = time.monotonic() - t0[0]
             try:
-                open_and_run_all(page, f"{hub.url}/user/{name}/lab/tree/walkthrough/{notebook}.ipynb")
+                open_and_run_all(page, f"{hub.url}/user/{name}/lab/tree/walkthrough/{notebook}.ipynb", result)
                 page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg, "
-                                       ".jp-RenderedImage img').length > 0", timeout=900_000)
+                                       ".jp-RenderedImage img').length > 0", timeout=600_000)
                 result["first_figure_s"] = time.monotonic() - t0[0]
+                result["phase"] = "dragging a slider"
                 result["slider_s"] = drag_first_slider(page)
+                result["phase"] = "done"
             finally:
                 page.screenshot(path=str(shots / f"hub_class_{name}.png"))
                 browser.close()
     except Exception as err:
-        result["errors"] = [f"browser: {type(err).__name__}: {err}"[:300]]
+        result["errors"] = [f"browser, {result.get('phase')}: {type(err).__name__}: {err}"[:300]]
 
 
-def open_and_run_all(page, url: str) -> None:
-    """Open a notebook, wait for its kernel to be idle, Run > Run All Cells (as in tests/test_browser.py)."""
+def open_and_run_all(page, url: str, result: dict) -> None:
+    """Open a notebook, wait for its kernel to be idle, Run > Run All Cells (as in tests/test_browser.py); the last
+    phase reached goes into result["phase"]."""
+    result["phase"] = "opening the notebook"
     page.goto(url, wait_until="domcontentloaded")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=300_000)
+    result["phase"] = "waiting for the kernel"
     page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, "
                            ".jp-KernelStatus')].some(e => /idle/i.test(e.getAttribute('data-status') || "
                            "e.textContent || ''))", timeout=300_000)
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
+    result["phase"] = "Run All"
+    for attempt in range(5):     # on a loaded hub the menu may act before the notebook is the active panel
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
+        try:
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+                                   ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=60_000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    result["phase"] = "waiting for the first figure"
 
 
 SIGNATURE_JS = "() => [...document.querySelectorAll('.js-plotly-plot .main-svg')].map(s => s.outerHTML.length).join()"
@@ -134,7 +150,7 @@ SIGNATURE_JS = "() => [...document.querySelectorAll('.js-plotly-plot .main-svg')
 def drag_first_slider(page) -> float:
     """Drag the first widget slider to 70 % of its track; seconds until a plotly figure changed."""
     handle = page.locator(".widget-slider .noUi-handle").first
-    handle.wait_for(timeout=900_000)
+    handle.wait_for(timeout=600_000)
     handle.scroll_into_view_if_needed()
     base = page.locator(".widget-slider .noUi-base").first.bounding_box()
     box = handle.bounding_box()

@@ -47,7 +47,7 @@ c.Spawner.environment = {
     **{k: (lambda spawner, v=v: v if _who(spawner) == "instructor" else "")
        for k, v in s["instructor_environment"].items()},
 }
-c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL"]
+c.Spawner.env_keep = ["LANG", "LC_ALL"]          # PATH comes from the settings: the students' environment first
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.JupyterHub.concurrent_spawn_limit = 0

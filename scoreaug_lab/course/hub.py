@@ -170,11 +170,11 @@ class ClassHub:
         """What every server (and the instructor's commands) run with."""
         who = "instructor" if account == self.accounts.instructor else "students"
         env = {"SCOREAUG_RUNS": str(self.store), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PATH": f"{self.env.root / 'bin'}:/usr/local/bin:/usr/bin:/bin",   # scoreaug-lab, nbgrader, jupyter
                **self.env.variables, "JUPYTER_CONFIG_PATH": self.config_path(who)}
         env.update({k: os.environ[k] for k in ("SCOREAUG_SIZE",) if k in os.environ})
         if account is not None:
-            env.update(HOME=str(account.home), USER=account.name, LOGNAME=account.name,
-                       PATH=f"{self.env.root / 'bin'}:/usr/local/bin:/usr/bin:/bin")
+            env.update(HOME=str(account.home), USER=account.name, LOGNAME=account.name)
             if account == self.accounts.instructor:
                 env.update(SCOREAUG_EXCHANGE=str(self.exchange), SCOREAUG_COURSE=str(self.course))
         return env

@@ -18,11 +18,12 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
+CONNECT_S = 300.0
 FIGURE_TYPES = ("image/png", "image/svg+xml", "application/vnd.plotly.v1+json",
                 "application/vnd.jupyter.widget-view+json")
 
 
-def _request(url: str, token: str, method: str = "GET", body=None, timeout: float = 120):
+def _request(url: str, token: str, method: str = "GET", body=None, timeout: float = CONNECT_S):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"token {token}"})
     try:
@@ -119,8 +120,9 @@ class UserServer:
         from tornado.websocket import websocket_connect
 
         url = self.base.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
-        socket = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}),
-                                         max_message_size=256 * 2 ** 20)
+        request = HTTPRequest(url, headers={"Authorization": f"token {self.token}"}, connect_timeout=CONNECT_S,
+                              request_timeout=CONNECT_S)      # a class-sized load makes a busy server slow to answer
+        socket = await websocket_connect(request, max_message_size=256 * 2 ** 20)
         run, start = NotebookRun(cells=len(cells)), time.monotonic()
         try:
             for cell in cells:

@@ -62,6 +62,18 @@ def student_python(dest) -> tuple[Path, dict]:
     return dest / "bin" / base.name, {"LD_LIBRARY_PATH": str(dest / "lib")}
 
 
+def reachable(folder: Path, copy: Path) -> Path:
+    """`folder` where the students can read it; else a copy of it at `copy` (hard links where possible: seconds,
+    no space) for a project environment inside a private folder."""
+    if reachable_by_others(folder):
+        return folder
+    shutil.copytree(folder, copy, copy_function=_hard_link_or_copy, symlinks=True)
+    for path in [copy, *copy.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o755)
+    return copy
+
+
 def _hard_link_or_copy(source, target) -> None:
     try:
         os.link(source, target)
@@ -86,10 +98,9 @@ def build_student_env(root) -> StudentEnv:
     interpreter in `root`/interpreter when the students cannot run this one where it is)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    deps = Path(sysconfig.get_paths()["purelib"])
-    if not reachable_by_others(deps):
-        raise OSError(f"the project environment ({deps}) is not readable by other users: put the checkout where "
-                      "students can read it (e.g. /opt or /srv), or build the environment there")
+    deps = reachable(Path(sysconfig.get_paths()["purelib"]), root / "libraries")
+    share = reachable(Path(sys.prefix) / "share" / "jupyter", root / "share" / "jupyter")
+    config = reachable(Path(sys.prefix) / "etc" / "jupyter", root / "etc" / "jupyter")
     interpreter, linker = student_python(root / "interpreter")
     subprocess.run([str(interpreter), "-m", "venv", "--without-pip", str(root / "venv")], check=True,
                    capture_output=True)
@@ -103,9 +114,8 @@ def build_student_env(root) -> StudentEnv:
                    capture_output=True, cwd=root)
     wheel.unlink()
     _link_console_scripts(root / "bin")
-    share = Path(sys.prefix) / "share" / "jupyter"
     variables = {**linker, "JUPYTERLAB_DIR": str(share / "lab"), "JUPYTER_PATH": str(share),
-                 "JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter")}
+                 "JUPYTER_CONFIG_PATH": str(config)}
     return StudentEnv(root, python, variables)
 
 
