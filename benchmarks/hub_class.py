@@ -16,12 +16,14 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 from scoreaug_lab.course.hub import ClassHub, free_port
@@ -98,15 +100,20 @@ def browser_student(hub: ClassHub, name: str, notebook: str, gate: threading.Bar
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--headless", "--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{hub.url}/hub/login", wait_until="domcontentloaded")
+            target = f"/user/{name}/lab/tree/walkthrough/{notebook}.ipynb"    # opened once, straight after login
+            page.goto(f"{hub.url}/hub/login?next={urllib.parse.quote(target)}", wait_until="domcontentloaded")
             page.fill("#username_input", name)
             page.fill("#password_input", hub.password)
             page.click("#login_submit")
             result["phase"] = "logging in"
-            page.wait_for_url("**/lab**", timeout=300_000)
+            launch = page.get_by_role("button", name="Launch Server")    # JupyterHub asks before it starts one
+            launch.or_(page.locator(".jp-Notebook")).first.wait_for(timeout=300_000)
+            if launch.count() and launch.is_visible():
+                launch.click()
+            page.wait_for_url("**/lab/**", timeout=300_000)
             result["server_s"] = time.monotonic() - t0[0]
             try:
-                open_and_run_all(page, f"{hub.url}/user/{name}/lab/tree/walkthrough/{notebook}.ipynb", result)
+                open_and_run_all(page, result)
                 page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg, "
                                        ".jp-RenderedImage img').length > 0", timeout=600_000)
                 result["first_figure_s"] = time.monotonic() - t0[0]
@@ -120,11 +127,10 @@ def browser_student(hub: ClassHub, name: str, notebook: str, gate: threading.Bar
         result["errors"] = [f"browser, {result.get('phase')}: {type(err).__name__}: {err}"[:300]]
 
 
-def open_and_run_all(page, url: str, result: dict) -> None:
-    """Open a notebook, wait for its kernel to be idle, Run > Run All Cells (as in tests/test_browser.py); the last
-    phase reached goes into result["phase"]."""
+def open_and_run_all(page, result: dict) -> None:
+    """In the notebook just opened, wait for its kernel to be idle, Run > Run All Cells (as in tests/test_browser.py);
+    the last phase reached goes into result["phase"]."""
     result["phase"] = "opening the notebook"
-    page.goto(url, wait_until="domcontentloaded")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=300_000)
     result["phase"] = "waiting for the kernel"
     page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, "
@@ -132,16 +138,33 @@ def open_and_run_all(page, url: str, result: dict) -> None:
                            "e.textContent || ''))", timeout=300_000)
     result["phase"] = "Run All"
     for attempt in range(5):     # on a loaded hub the menu may act before the notebook is the active panel
+        accept_kernel_dialog(page)
         page.locator(".jp-Notebook .jp-Cell").first.click()
         page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
         try:
-            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-                                   ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=60_000)
-            break
+            page.wait_for_function("() => document.querySelector('.jp-Dialog') || [...document.querySelectorAll("
+                                   "'.jp-CodeCell .jp-InputPrompt')].some(p => /\\[\\d+\\]/.test(p.textContent))",
+                                   timeout=240_000)
+            if not page.locator(".jp-Dialog").count():
+                break
         except Exception:
-            page.keyboard.press("Escape")
+            pass
     result["phase"] = "waiting for the first figure"
+
+
+def accept_kernel_dialog(page) -> None:
+    """On a loaded hub JupyterLab may ask "Select Kernel" (its kernel list came late): take the preferred kernel and
+    tick "Always start the preferred kernel", as a student told to would."""
+    for _ in range(4):
+        dialog = page.locator(".jp-Dialog").last
+        if not page.locator(".jp-Dialog").count() or not dialog.is_visible():
+            return
+        box = dialog.locator("input[type=checkbox]")
+        if box.count() and not box.first.is_checked():
+            box.first.check()
+        dialog.locator(".jp-mod-accept").first.click()
+        page.wait_for_timeout(2000)
 
 
 SIGNATURE_JS = "() => [...document.querySelectorAll('.js-plotly-plot .main-svg')].map(s => s.outerHTML.length).join()"
@@ -208,6 +231,7 @@ def run_class(args, store: Path) -> dict:
             load.append(os.getloadavg()[0])
             time.sleep(2)
         watch.stop.set()
+        shutil.copy(hub.hub_dir / "hub.log", args.shots / "hub_class_hub.log")   # the hub's and servers' log
         after = {p: p.stat().st_mtime_ns for p in hub.store.glob("*/checkpoint.pt")}
         trained = len(set(after) - set(before)) + sum(after[p] != before[p] for p in before if p in after)
         return {"students": args.students, "browser": names[-1] if browser else None, "notebook": args.notebook, "size": args.size,
