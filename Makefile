@@ -54,7 +54,7 @@ formgrader: $(STAMP)  ## JupyterLab started in the course folder, where nbgrader
 
 hub: $(STAMP)  ## a class on a local JupyterHub (as root): STUDENTS accounts, the shared run store, the exchange; Ctrl-C removes it
 	command -v configurable-http-proxy >/dev/null || npm install -g configurable-http-proxy
-	$(VENV)/bin/scoreaug-lab course hub --students $(STUDENTS)
+	$(VENV)/bin/scoreaug-lab course hub --students $(STUDENTS) --course $(COURSE)
 
 benchmarks: $(STAMP)  ## the quick ones; the "Benchmarks" section of README.md lists all of them
 	$(PY) benchmarks/overhead.py

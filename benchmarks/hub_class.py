@@ -208,7 +208,8 @@ def run_class(args, store: Path) -> dict:
     os.environ["SCOREAUG_SIZE"] = args.size
     browser = [] if args.no_browser else ["browser"]
     hub = ClassHub(students=args.students + len(browser), prefix=args.prefix, port=free_port(),
-                   hub_dir=f"/tmp/{args.prefix}-hub", store_from=store, mem_gb=args.mem, cpus=args.cpus)
+                   hub_dir=f"/tmp/{args.prefix}-hub", store_from=store, course=ROOT / "notebooks" / "assignments",
+                   mem_gb=args.mem, cpus=args.cpus)
     with hub:
         api = HubAPI(hub.url, hub.token)
         names = [a.name for a in hub.accounts.students]

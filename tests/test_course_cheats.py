@@ -27,7 +27,7 @@ NAME = "a1_denoisers_and_scores"
 HONEST = ("aa-honest", "zz-honest")        # graded before and after every cheat (nbgrader goes by name)
 ENV = {"SCOREAUG_SIZE": "test", "MPLBACKEND": "Agg"}
 
-pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.xdist_group("cheats")]   # one fixture run
 
 
 @pytest.fixture(scope="module")

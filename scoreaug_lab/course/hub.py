@@ -65,7 +65,7 @@ class ClassHub:
             raise ValueError("--mem, --cpus and --cull-minutes must be positive")
         self.students, self.prefix, self.port = int(students), prefix, int(port)
         self.hub_dir = Path(hub_dir or f"/srv/scoreaug-hub-{prefix}")
-        self.store_from, self.course_from = store_from, course_root(course or _project_course())
+        self.store_from, self.course_from = store_from, course_root(course)
         self.mem_bytes, self.cpus, self.cull_seconds = int(mem_gb * GIB), float(cpus), int(cull_minutes * 60)
         self.say = say
         self.password, self.admin_password = secrets.token_urlsafe(9), secrets.token_urlsafe(24)
@@ -122,6 +122,8 @@ class ClassHub:
         self._write_jupyter_config()
         for student in self.accounts.students:
             self._give(student, self._copy_walkthrough(student.home / "walkthrough"))
+        for account in [self.accounts.instructor, *self.accounts.students]:
+            self._give(account, _write_lab_settings(account.home))
 
     def _write_jupyter_config(self) -> None:
         """jupyter-config/students: the exchange, and nbgrader's instructor tools switched off (Formgrader, Create
@@ -257,6 +259,22 @@ class ClassHub:
                           f"servers culled after {self.cull_seconds // 60} min"])
 
 
+LAB_SETTINGS = {   # JupyterLab settings of every account: a slow kernel start must not stop a class at a dialog
+    "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+}
+
+
+def _write_lab_settings(home: Path) -> Path:
+    """~/.jupyter/lab/user-settings: start the notebook's kernel without asking "Select Kernel", no news prompt."""
+    root = home / ".jupyter"
+    for name, values in LAB_SETTINGS.items():
+        path = root / "lab" / "user-settings" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    return root
+
+
 def remove_hub(prefix: str) -> None:
     """What a hub of `prefix` left after a crash: its users' processes, the users, the group, its folder, cgroups."""
     from .hub_users import remove_accounts
@@ -265,13 +283,6 @@ def remove_hub(prefix: str) -> None:
     remove_accounts(names, f"{prefix}-class")
     UserLimits(f"scoreaug-hub-{prefix}", 0, 0).remove()
     shutil.rmtree(f"/srv/scoreaug-hub-{prefix}", ignore_errors=True)
-
-
-def _project_course() -> Path:
-    root = project_root()
-    if root is None:
-        raise ValueError("pass --course DIR (the nbgrader course folder)")
-    return root / "notebooks" / "assignments"
 
 
 def _stop_group(process: subprocess.Popen) -> None:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 SAMPLES_KEPT = 64        # the first samples are kept in the run folder for the report's figures
 SAMPLES_FILE = "samples_head.pt"
 
