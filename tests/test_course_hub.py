@@ -27,7 +27,8 @@ COURSE = ROOT / "notebooks" / "assignments"
 FIRST = assignment_names(COURSE)[0]
 WALKTHROUGH = "walkthrough/00_quickstart.ipynb"
 
-pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.sandbox, pytest.mark.xdist_group("hub")]
+# in the browser tests' group: the hub's servers and kernels never load the machine while a browser test waits
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.sandbox, pytest.mark.xdist_group("browser_widgets")]
 
 
 def hub_unavailable() -> str | None:
